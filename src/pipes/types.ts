@@ -1,0 +1,124 @@
+/**
+ * The contract between the pipe engine, the valves and the authenticators that run pipes.
+ * A valve sees only this context; it never sees the HTTP response.
+ */
+
+/** What a valve may know about the HTTP request that started the flow (a copy, not the live object). */
+export interface FlowRequest {
+  ip: string;
+  method: string;
+  path: string;
+  host: string;
+  protocol: string;
+  language: string;
+  headers: Readonly<Record<string, string | undefined>>;
+  query: Readonly<Record<string, unknown>>;
+  body: Readonly<Record<string, unknown>>;
+}
+
+export type Channel = 'sms' | 'voice' | 'email';
+
+/** A destination after a normalise valve: `address` is E.164 for phones, the lower-cased address for e-mail. */
+export interface Destination {
+  kind: 'phone' | 'email';
+  address: string;
+  channel: Channel;
+  /** ISO 3166-1 alpha-2, phones only. */
+  country?: string;
+  /** One of the line-type words of SPEC section 2 (`mobile`, `landline`, ...), phones only. */
+  line_type?: string;
+}
+
+/** The code policy of the authenticator that runs the flow. */
+export interface CodePolicy {
+  length: number;
+  charset: 'numeric' | 'alphanumeric';
+  ttl_seconds: number;
+}
+
+/** A live code's keyed hash, as the transaction hands it to a validation flow. */
+export interface LiveCode {
+  id: string;
+  hash: string;
+}
+
+/**
+ * Well-known keys of `flow.state` that the OTP authenticator and the OTP valves share.
+ * Other valves may put anything else there.
+ */
+export interface OtpFlowState {
+  /** The transaction the flow belongs to; code hashes are bound to it. */
+  transaction_id?: string;
+  /** The destination as configured or entered, before normalisation. */
+  destination_input?: string;
+  /** Set by PhoneNormalize / EmailNormalize. */
+  destination?: Destination;
+  /** Set by OtpGenerate: the clear code lives only here, for delivery; the transaction keeps `hash`. */
+  code?: { value: string; hash: string };
+  /** Set by a delivery valve once the gateway accepted the message. */
+  delivered?: { channel: Channel; to: string; at: number };
+  /** The code the user entered (validation flows). */
+  otp?: string;
+  /** The transaction's live codes (validation flows). */
+  live_codes?: LiveCode[];
+  /** Set by OtpValidate when the entered code matches a live code. */
+  matched_code_id?: string;
+  [key: string]: unknown;
+}
+
+export interface FlowContext {
+  /** Trace id of this flow (the IDENTIFIER of events). */
+  readonly id: string;
+  readonly request: FlowRequest;
+  /** The authenticator running the pipe. */
+  readonly authenticator: { readonly id: string; readonly type: string; readonly code?: CodePolicy; readonly app_name?: string };
+  session: Record<string, unknown>;
+  exports: Record<string, unknown>;
+  state: OtpFlowState;
+  items: unknown[];
+}
+
+/** Why a flow failed. `reason` is a stable code such as `DATA CHECK FAILED`. */
+export interface FlowFailure {
+  reason: string;
+  message?: string;
+  valve?: string;
+}
+
+/** A valve either passes (returns nothing) or fails the flow. */
+export type ValveResult = void | undefined | { fail: FlowFailure };
+
+export interface Valve {
+  run(ctx: FlowContext): Promise<ValveResult> | ValveResult;
+}
+
+/** Services a valve factory may use; given once, when pipes are built. */
+export interface ValveDeps {
+  /** HMAC keys for codes: the first signs, all verify (OTP_SECRET, comma-separated). */
+  otpKeys: readonly string[];
+  /** The folder the config file was loaded from, for valves that read files relative to it. */
+  configDir: string;
+  /** Milliseconds since the epoch; injectable so tests control time. */
+  now(): number;
+  /** Whether the process runs with NODE_ENV=production. */
+  production: boolean;
+}
+
+export type ValveFactory<C = Record<string, unknown>> = (config: C, deps: ValveDeps) => Valve;
+
+export interface ValveDefinition {
+  name: string;
+  description?: string;
+  enabled?: boolean;
+  exec_if?: string;
+  timeout_ms?: number;
+  config?: Record<string, unknown>;
+}
+
+export interface PipeDefinition {
+  id: string;
+  description?: string;
+  valves: ValveDefinition[];
+}
+
+export type FlowResult = { ok: true } | { ok: false; failure: FlowFailure };
