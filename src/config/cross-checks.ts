@@ -1,0 +1,142 @@
+import { getAuthenticatorType } from '../authn/type-registry.js';
+import { checkCondition } from '../pipes/condition.js';
+import { getValve } from '../pipes/valve-registry.js';
+import { childPath } from './config-error.js';
+import { createAjv, describeSchemaError } from './schema.js';
+
+/**
+ * The checks a JSON Schema cannot express: references between blocks, registered names, mount paths,
+ * code strength. Each returns problems as (path, message); the caller adds the file.
+ */
+export interface PathProblem {
+  path: string;
+  message: string;
+}
+
+interface RawPipe { id: string; valves: { name: string; exec_if?: string; config?: Record<string, unknown> }[] }
+interface RawAuthenticator { id: string; type: string; config: Record<string, unknown> }
+interface RawConfig { pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string } }
+
+const MIN_CODE_BITS = 20;
+const CHARSET_SIZE = { numeric: 10, alphanumeric: 32 } as const;
+const ajv = createAjv();
+
+function duplicates<T>(items: T[], key: (item: T) => string, base: string, what: string): PathProblem[] {
+  const seen = new Map<string, number>();
+  const out: PathProblem[] = [];
+  items.forEach((item, index) => {
+    const k = key(item);
+    const first = seen.get(k);
+    if (first !== undefined) out.push({ path: childPath(base, index), message: `${what} "${k}" is already used by ${base}[${first}]` });
+    else seen.set(k, index);
+  });
+  return out;
+}
+
+function checkPipes(pipes: RawPipe[]): PathProblem[] {
+  const out = duplicates(pipes, (p) => p.id, 'pipes', 'pipe id');
+  pipes.forEach((pipe, p) => {
+    pipe.valves.forEach((valve, v) => {
+      const at = `pipes[${p}].valves[${v}]`;
+      const registration = getValve(valve.name);
+      if (!registration) {
+        out.push({ path: `${at}.name`, message: `unknown valve "${valve.name}" (no valve of that name is registered)` });
+        return;
+      }
+      if (valve.exec_if !== undefined) {
+        const problem = checkCondition(valve.exec_if);
+        if (problem) out.push({ path: `${at}.exec_if`, message: problem });
+      }
+      if (registration.configSchema) {
+        const validate = ajv.compile(registration.configSchema);
+        if (!validate(valve.config ?? {})) {
+          for (const error of validate.errors ?? []) {
+            const described = describeSchemaError(error, valve.config ?? {});
+            if (described) out.push({ path: described.path ? `${at}.config.${described.path}`.replace('.config.[', '.config[') : `${at}.config`, message: described.message });
+          }
+        }
+      }
+    });
+  });
+  return out;
+}
+
+function mountPath(a: RawAuthenticator): string | undefined {
+  const { base_path: base, context_path: context } = a.config as { base_path?: string; context_path?: string };
+  if (context) return context;
+  if (base) return `${base.replace(/\/$/, '')}/${a.id}`;
+  return undefined;
+}
+
+function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<string>, ids: Set<string>): PathProblem[] {
+  const at = `authenticators[${index}]`;
+  const out: PathProblem[] = [];
+  const type = getAuthenticatorType(a.type);
+  if (!type) {
+    out.push({ path: `${at}.type`, message: `unknown authenticator type "${a.type}" (known: ${['OTP', 'OTPAuthenticator', 'OTPValidator', 'Chain', 'UserNameAndPassword'].join(', ')} and any registered by the host program)` });
+    return out;
+  }
+  const c = a.config as Record<string, unknown>;
+  if (c.base_path !== undefined && c.context_path !== undefined) {
+    out.push({ path: `${at}.config`, message: 'base_path and context_path are both set; use one (base_path + "/" + id, or context_path when it stands alone)' });
+  } else if (c.base_path === undefined && c.context_path === undefined) {
+    out.push({ path: `${at}.config`, message: 'neither base_path nor context_path is set; the authenticator has nowhere to be served' });
+  }
+  for (const key of ['pipe_id', 'pre_pipe_id'] as const) {
+    const ref = c[key];
+    if (typeof ref === 'string' && !pipeIds.has(ref)) {
+      out.push({ path: `${at}.config.${key}`, message: `no pipe has id "${ref}" (pipes: ${[...pipeIds].join(', ') || 'none'})` });
+    }
+  }
+  if (type.name === 'OTP') {
+    const code = c.code as { length: number; charset: keyof typeof CHARSET_SIZE };
+    const bits = code.length * Math.log2(CHARSET_SIZE[code.charset]);
+    if (bits < MIN_CODE_BITS - 0.5) {
+      out.push({ path: `${at}.config.code.length`, message: `a ${code.charset} code of ${code.length} characters has about ${Math.floor(bits)} bits; at least ${MIN_CODE_BITS} are required (numeric: 6 to 10 digits, alphanumeric: 4 to 10)` });
+    }
+    const destination = c.destination as { source?: string };
+    if (typeof c.pre_pipe_id === 'string' && !destination.source) {
+      out.push({ path: `${at}.config.destination.source`, message: 'pre_pipe_id is set but destination.source is not: the pre-pipe needs a destination to send to' });
+    }
+  }
+  if (type.name === 'Chain') {
+    const chain = c.chain as { id: string }[];
+    chain.forEach((step, s) => {
+      if (step.id === a.id) out.push({ path: `${at}.config.chain[${s}].id`, message: 'a chain cannot contain itself' });
+      else if (!ids.has(step.id)) out.push({ path: `${at}.config.chain[${s}].id`, message: `no authenticator has id "${step.id}"` });
+    });
+  }
+  if (type.configSchema) {
+    const validate = ajv.compile(type.configSchema);
+    if (!validate(a.config)) {
+      for (const error of validate.errors ?? []) {
+        const described = describeSchemaError(error, a.config);
+        if (described) out.push({ path: described.path ? `${at}.config.${described.path}` : `${at}.config`, message: described.message });
+      }
+    }
+  }
+  return out;
+}
+
+export function crossCheck(config: RawConfig, availableLanguages: readonly string[]): PathProblem[] {
+  const out: PathProblem[] = [...checkPipes(config.pipes)];
+  const pipeIds = new Set(config.pipes.map((p) => p.id));
+  const ids = new Set(config.authenticators.map((a) => a.id));
+  out.push(...duplicates(config.authenticators, (a) => a.id, 'authenticators', 'authenticator id'));
+  config.authenticators.forEach((a, i) => out.push(...checkAuthenticator(a, i, pipeIds, ids)));
+  const mounts = new Map<string, number>();
+  config.authenticators.forEach((a, i) => {
+    const path = mountPath(a);
+    if (!path) return;
+    const first = mounts.get(path);
+    if (first === undefined) mounts.set(path, i);
+    else out.push({ path: `authenticators[${i}].config`, message: `mount path ${path} is already served by authenticators[${first}] ("${config.authenticators[first]?.id}")` });
+  });
+  config.i18n.languages.forEach((lng, i) => {
+    if (!availableLanguages.includes(lng)) out.push({ path: `i18n.languages[${i}]`, message: `no translations for "${lng}" (available: ${availableLanguages.join(', ')})` });
+  });
+  if (!config.i18n.languages.includes(config.i18n.fallback)) {
+    out.push({ path: 'i18n.fallback', message: `"${config.i18n.fallback}" is not one of i18n.languages (${config.i18n.languages.join(', ')})` });
+  }
+  return out;
+}

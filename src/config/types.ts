@@ -1,0 +1,99 @@
+import type { PipeDefinition } from '../pipes/types.js';
+
+/** The configuration after loading, validation and defaults: every defaulted key is present. Frozen. */
+export interface SessionConfig {
+  cookie_name: string;
+  secure: boolean;
+  same_site: 'lax' | 'strict' | 'none';
+  max_age_seconds: number;
+}
+
+export interface ServerConfig {
+  port: number;
+  trust_proxy: boolean | number | string;
+  session: SessionConfig;
+  metrics: boolean;
+}
+
+export interface StoreConfig {
+  type: 'memory' | 'redis';
+  url?: string;
+  prefix: string;
+}
+
+export interface LoggingConfig {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  events: { format: 'json' | 'cef'; file: string | null; console: boolean };
+}
+
+export interface I18nConfig {
+  languages: string[];
+  fallback: string;
+}
+
+export interface Locations {
+  success_location?: string;
+  failure_location?: string;
+  cancel_location?: string;
+}
+
+export interface MountConfig extends Locations {
+  base_path?: string;
+  context_path?: string;
+}
+
+export interface OtpRateLimitsConfig {
+  sends_per_destination_per_minute: number;
+  sends_per_ip_per_hour: number;
+  sends_per_country_per_hour?: number;
+  sends_global_per_hour?: number;
+  entries_per_transaction_per_minute: number;
+  failures_per_subject_per_hour: number;
+}
+
+export interface OtpAuthenticatorConfig extends MountConfig {
+  pipe_id: string;
+  pre_pipe_id?: string;
+  allowed_otp_retry: number;
+  subject: string;
+  custom_identifier?: string;
+  reference?: string;
+  code: { length: number; charset: 'numeric' | 'alphanumeric'; ttl_seconds: number };
+  max_codes: number;
+  resend_cooldown_seconds: number;
+  resend_strategy: 'keep_previous' | 'new';
+  lockout_seconds: number;
+  destination: { source?: string; allow_change: boolean; max_changes: number };
+  rate_limits: OtpRateLimitsConfig;
+}
+
+export interface ChainConfig extends MountConfig {
+  chain: { id: string; required: boolean }[];
+}
+
+export interface PasswordConfig extends MountConfig {
+  pipe_id: string;
+  allowed_retries: number;
+  custom_identifier?: string;
+}
+
+export interface AuthenticatorEntry<C = Record<string, unknown>> {
+  id: string;
+  /** The type as written (an alias stays an alias); `canonicalType` is the registered name. */
+  type: string;
+  canonicalType: string;
+  config: C;
+}
+
+export interface AppConfig {
+  /** The file the configuration was loaded from, for messages, and its folder, for relative paths. */
+  source: { file: string; dir: string };
+  globals: Record<string, unknown>;
+  server: ServerConfig;
+  store: StoreConfig;
+  logging: LoggingConfig;
+  i18n: I18nConfig;
+  overlay_dir: string | null;
+  pipes: PipeDefinition[];
+  authenticators: AuthenticatorEntry[];
+}

@@ -1,0 +1,76 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import type { LoggingConfig } from '../config/types.js';
+import { onEvent } from './bus.js';
+import type { EventRecord } from './catalogue.js';
+import { formatCef, formatJson, type ProductInfo } from './format.js';
+
+/**
+ * The only module that talks to winston. Two loggers: the event log (one line per event, JSON or CEF, to
+ * the console and optionally a file) and the operational log (start-up, warnings, errors), which never
+ * carries a code, a whole destination or a secret either.
+ */
+const PRODUCT: ProductInfo = { vendor: 'otp-authenticator', product: 'otp-authenticator', version: '0.1.0' };
+
+const lineOnly = winston.format.printf((info) => String(info.message));
+
+function operationalLogger(level: LoggingConfig['level']): winston.Logger {
+  return winston.createLogger({
+    level,
+    format: winston.format.combine(winston.format.timestamp(), winston.format.printf((i) => `${String(i.timestamp)} ${i.level}: ${String(i.message)}`)),
+    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
+  });
+}
+
+let appLogger = operationalLogger('info');
+
+export const log = {
+  info: (message: string): void => void appLogger.info(message),
+  warn: (message: string): void => void appLogger.warn(message),
+  error: (message: string): void => void appLogger.error(message),
+  debug: (message: string): void => void appLogger.debug(message),
+};
+
+const warned = new Set<string>();
+
+/** A development default in use, say: said once per process, not on every request. */
+export function warnOnce(key: string, message: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  log.warn(message);
+}
+
+export function setLogLevel(level: LoggingConfig['level']): void {
+  appLogger.level = level;
+}
+
+/** Keeps test output quiet; the event log is separate and unaffected. */
+export function silenceOperationalLog(silent: boolean): void {
+  appLogger.silent = silent;
+}
+
+export interface EventLog {
+  close(): Promise<void>;
+}
+
+/** Subscribes a winston logger to the event bus; returns a handle that unsubscribes and flushes. */
+export function startEventLog(config: LoggingConfig['events'], product: ProductInfo = PRODUCT): EventLog {
+  const transports: winston.transport[] = [];
+  if (config.console) transports.push(new winston.transports.Console());
+  if (config.file) {
+    mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
+    transports.push(new winston.transports.File({ filename: config.file }));
+  }
+  const logger = winston.createLogger({ level: 'info', format: lineOnly, transports, silent: transports.length === 0 });
+  const render = config.format === 'cef' ? (e: EventRecord) => formatCef(e, product) : formatJson;
+  const unsubscribe = onEvent((event) => logger.info(render(event)));
+  return {
+    close: () => new Promise<void>((resolve) => {
+      unsubscribe();
+      if (transports.length === 0) return resolve();
+      logger.on('finish', () => resolve());
+      logger.end();
+    }),
+  };
+}
