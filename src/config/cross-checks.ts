@@ -1,8 +1,8 @@
 import { getAuthenticatorType } from '../authn/type-registry.js';
-import { checkCondition } from '../pipes/condition.js';
-import { getValve } from '../pipes/valve-registry.js';
+import { checkPipeDefinition } from '../pipes/pipe.js';
+import type { PipeDefinition } from '../pipes/types.js';
 import { childPath } from './config-error.js';
-import { createAjv, describeSchemaError } from './schema.js';
+import { createAjv, describeSchemaError, pointerToPath } from './schema.js';
 
 /**
  * The checks a JSON Schema cannot express: references between blocks, registered names, mount paths,
@@ -13,7 +13,7 @@ export interface PathProblem {
   message: string;
 }
 
-interface RawPipe { id: string; valves: { name: string; exec_if?: string; config?: Record<string, unknown> }[] }
+interface RawPipe { id: string; valves: unknown[] }
 interface RawAuthenticator { id: string; type: string; config: Record<string, unknown> }
 interface RawConfig { pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string } }
 
@@ -36,27 +36,9 @@ function duplicates<T>(items: T[], key: (item: T) => string, base: string, what:
 function checkPipes(pipes: RawPipe[]): PathProblem[] {
   const out = duplicates(pipes, (p) => p.id, 'pipes', 'pipe id');
   pipes.forEach((pipe, p) => {
-    pipe.valves.forEach((valve, v) => {
-      const at = `pipes[${p}].valves[${v}]`;
-      const registration = getValve(valve.name);
-      if (!registration) {
-        out.push({ path: `${at}.name`, message: `unknown valve "${valve.name}" (no valve of that name is registered)` });
-        return;
-      }
-      if (valve.exec_if !== undefined) {
-        const problem = checkCondition(valve.exec_if);
-        if (problem) out.push({ path: `${at}.exec_if`, message: problem });
-      }
-      if (registration.configSchema) {
-        const validate = ajv.compile(registration.configSchema);
-        if (!validate(valve.config ?? {})) {
-          for (const error of validate.errors ?? []) {
-            const described = describeSchemaError(error, valve.config ?? {});
-            if (described) out.push({ path: described.path ? `${at}.config.${described.path}`.replace('.config.[', '.config[') : `${at}.config`, message: described.message });
-          }
-        }
-      }
-    });
+    for (const problem of checkPipeDefinition(pipe as unknown as PipeDefinition)) {
+      out.push({ path: `pipes[${p}]${pointerToPath(problem.path).replace(/^(?=[A-Za-z_$])/, '.')}`, message: problem.message });
+    }
   });
   return out;
 }

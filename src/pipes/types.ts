@@ -102,6 +102,11 @@ export interface ValveDeps {
   now(): number;
   /** Whether the process runs with NODE_ENV=production. */
   production: boolean;
+  /**
+   * Told the real error when a valve throws, times out or its condition fails, so the host can log
+   * it (through events/); the flow result itself carries only a generic message. Optional.
+   */
+  reportError?(error: unknown, where: { pipe: string; valve: string; reason: string }): void;
 }
 
 export type ValveFactory<C = Record<string, unknown>> = (config: C, deps: ValveDeps) => Valve;

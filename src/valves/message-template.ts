@@ -1,0 +1,32 @@
+/**
+ * The `{{name}}` placeholders of delivery texts. Deliberately tiny: i18next templates per language
+ * replace it in a later issue, with the same variable names.
+ */
+export const DEFAULT_CODE_TEMPLATE = '{{code}} is your {{app}} code. It expires in {{minutes}} minutes.';
+
+export interface CodeMessageVars {
+  code: string;
+  minutes: number;
+  app: string;
+  fn?: string;
+  ln?: string;
+}
+
+/** An unknown placeholder becomes empty rather than reaching the user as `{{...}}`. */
+export function renderTemplate(template: string, vars: CodeMessageVars): string {
+  const values: Record<string, string> = {
+    code: vars.code,
+    minutes: String(vars.minutes),
+    app: vars.app,
+    fn: vars.fn ?? '',
+    ln: vars.ln ?? '',
+  };
+  return template.replace(/\{\{\s*([A-Za-z_]+)\s*\}\}/g, (_all, name: string) =>
+    Object.prototype.hasOwnProperty.call(values, name) ? (values[name] as string) : '',
+  );
+}
+
+/** Minutes shown to the user: a code that lives 90 s "expires in 2 minutes", never in 1. */
+export function ttlMinutes(ttlSeconds: number | undefined): number {
+  return Math.max(1, Math.ceil((ttlSeconds ?? 600) / 60));
+}
