@@ -3,7 +3,7 @@
  * programs and tests start flows the same way.
  */
 import { randomUUID } from 'node:crypto';
-import type { FlowContext, FlowRequest, OtpFlowState } from './types.js';
+import type { FlowContext, FlowHooks, FlowRequest, OtpFlowState } from './types.js';
 
 export interface FlowContextInit {
   id?: string;
@@ -13,6 +13,7 @@ export interface FlowContextInit {
   exports?: Record<string, unknown>;
   state?: OtpFlowState;
   items?: unknown[];
+  hooks?: FlowHooks;
 }
 
 export function createFlowContext(init: FlowContextInit = {}): FlowContext {
@@ -36,5 +37,6 @@ export function createFlowContext(init: FlowContextInit = {}): FlowContext {
     exports: init.exports ?? {},
     state: init.state ?? {},
     items: init.items ?? [],
+    ...(init.hooks ? { hooks: init.hooks } : {}),
   };
 }

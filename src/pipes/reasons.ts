@@ -19,6 +19,8 @@ export const FlowReason = {
   INVALID_OTP: 'INVALID OTP',
   /** The password step: unknown user or wrong password, alike. */
   INVALID_CREDENTIALS: 'INVALID CREDENTIALS',
+  /** A send budget (rate limit) refused the delivery; the message names the limit (RATE_LIMITED). */
+  RATE_LIMITED: 'RATE LIMITED',
   /** FlowFail without a configured reason. */
   FLOW_FAILED: 'FLOW FAILED',
 } as const;

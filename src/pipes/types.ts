@@ -76,6 +76,17 @@ export interface FlowContext {
   exports: Record<string, unknown>;
   state: OtpFlowState;
   items: unknown[];
+  /** Services of the authenticator running the flow; valves call them, they never see the HTTP response. */
+  readonly hooks?: FlowHooks;
+}
+
+export interface FlowHooks {
+  /**
+   * Called by every delivery valve right before it hands a message to a gateway: the authenticator checks its
+   * send budgets (per destination, IP, country, global) here, once the destination is normalised. A failure
+   * (reason `RATE LIMITED`) fails the flow and nothing is sent.
+   */
+  beforeDelivery?(destination: Destination): Promise<FlowFailure | null>;
 }
 
 /** Why a flow failed. `reason` is a stable code such as `DATA CHECK FAILED`. */

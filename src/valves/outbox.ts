@@ -7,6 +7,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
+import { guardDelivery } from './delivery-guard.js';
 import { DEFAULT_CODE_TEMPLATE, renderTemplate, ttlMinutes } from './message-template.js';
 
 export const DEFAULT_OUTBOX_FILE = 'var/outbox.jsonl';
@@ -50,6 +51,9 @@ export const outbox: ValveFactory<OutboxConfig> = (config, deps) => {
         return failFlow(FlowReason.VALVE_ERROR, 'no destination to deliver to');
       }
       if (!code || typeof code.value !== 'string') return failFlow(FlowReason.VALVE_ERROR, 'no code to deliver');
+
+      const refused = await guardDelivery(ctx);
+      if (refused) return refused;
 
       const fn = ctx.exports['fn'];
       const ln = ctx.exports['ln'];

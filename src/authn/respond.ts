@@ -1,0 +1,58 @@
+import type { ErrorRequestHandler, Request, Response } from 'express';
+import { OtpError } from '../errors.js';
+import { log } from '../events/logger.js';
+
+/**
+ * Answers of every authenticator: JSON with `status`, errors from the one catalogue with a translated message.
+ * Nothing internal (stack, exception text) ever reaches the client.
+ */
+type Translate = (key: string, options?: Record<string, unknown>) => string;
+
+export function translator(req: Request): Translate {
+  const t = (req as Request & { t?: Translate }).t;
+  return t ?? ((key: string) => key);
+}
+
+export function errorMessage(req: Request, error: OtpError): string {
+  return translator(req)(`errors.${error.code}`, error.messageValues);
+}
+
+export function errorBody(req: Request, error: OtpError): Record<string, unknown> {
+  const body: Record<string, unknown> = { status: 'ERROR', error: { code: error.code, message: errorMessage(req, error) } };
+  for (const [key, value] of Object.entries(error.details)) if (value !== undefined) body[key] = value;
+  return body;
+}
+
+export function setRetryAfter(res: Response, seconds: unknown): void {
+  if (typeof seconds === 'number' && seconds > 0) res.setHeader('Retry-After', String(Math.ceil(seconds)));
+}
+
+export function sendError(req: Request, res: Response, error: OtpError): void {
+  setRetryAfter(res, error.details.retry_after);
+  res.status(error.status).json(errorBody(req, error));
+}
+
+/** A store or session-store outage: fail closed. Redis clients throw these when the server is away. */
+function isUnavailable(error: unknown): boolean {
+  const e = error as { name?: string; code?: string } | null;
+  return !!e && (e.name === 'StoreUnavailableError' || e.name === 'ClientClosedError' || e.name === 'ConnectionTimeoutError'
+    || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.name === 'SocketClosedUnexpectedlyError');
+}
+
+/** The last handler of an authenticator router: maps anything thrown to a safe answer. */
+export function authnErrorHandler(): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (error instanceof OtpError) return sendError(req, res, error);
+    const parserType = (error as { type?: string }).type;
+    if (typeof parserType === 'string' && parserType.startsWith('entity.')) {
+      return sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: parserType === 'entity.too.large' ? 413 : 400 }));
+    }
+    if (isUnavailable(error)) {
+      log.warn(`store unavailable: ${(error as Error).name}`);
+      return sendError(req, res, new OtpError('UNAVAILABLE', { retry_after: 5 }));
+    }
+    log.error(`unexpected error on ${req.method} ${req.baseUrl}${req.path}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    res.status(500).json({ status: 'ERROR', error: { code: 'INTERNAL', message: 'Internal error' } });
+  };
+}

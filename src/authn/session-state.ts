@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import type {} from 'express-session';
+
+/**
+ * What the authenticators keep in the session: the flow's trace id, the exports handed from step to step, and
+ * which steps completed. One object under `req.session.authn`, so a host app's own session data is untouched.
+ */
+export interface AuthnState {
+  /** The IDENTIFIER of every event of this login flow. */
+  trace_id: string;
+  exports: Record<string, unknown>;
+  /** Authenticator ids that completed in this session, in order. */
+  completed: string[];
+  /** Per-authenticator counters of steps that keep their own (the password step's failures). */
+  counters: Record<string, number>;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    authn?: AuthnState;
+  }
+}
+
+export function authnState(req: Request): AuthnState {
+  const session = req.session;
+  if (!session) throw new Error('otp-authenticator: no session on the request; mount express-session before the authenticators');
+  session.authn ??= { trace_id: randomUUID(), exports: {}, completed: [], counters: {} };
+  return session.authn;
+}
+
+/** Read-only view that does not create state (and so does not make a new session worth saving). */
+export function peekAuthnState(req: Request): AuthnState | undefined {
+  return req.session?.authn;
+}

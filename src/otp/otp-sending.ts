@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { consumeAll, type LimitRequest } from '../limits/rate-limits.js';
+import { FlowReason } from '../pipes/reasons.js';
+import type { Destination, FlowFailure } from '../pipes/types.js';
+import { OtpError } from '../errors.js';
+import type { OtpAuthenticatorConfig } from '../config/types.js';
+import { maskDestination } from './mask.js';
+import type { OtpPolicy } from './policy.js';
+import type { OtpRequest } from './otp-request.js';
+import type { OtpServices } from './otp-services.js';
+import type { FailureDetail, ReserveSendOutcome, SendKind, TransactionRecord, TxDestination } from './transaction-types.js';
+
+/**
+ * Sending a code: the first, a resend, or one to a changed destination. The pre-pipe normalises, checks policy,
+ * generates and delivers; this module wraps it in the transaction's two atomic steps (reserve a send, then
+ * commit or release it) and checks the send budgets at the last moment before delivery (the delivery hook),
+ * once the destination is known.
+ */
+const REFUSED_BY_TRANSACTION = 'REFUSED BY TRANSACTION';
+
+const REASON_TO_ERROR: Record<string, { code: 'INVALID_DESTINATION' | 'DESTINATION_NOT_ALLOWED' | 'DELIVERY_FAILED'; detail: FailureDetail; event: 'OTP_200013' | 'OTP_200004' | 'OTP_200003' }> = {
+  [FlowReason.DATA_CHECK_FAILED]: { code: 'INVALID_DESTINATION', detail: 'DATA CHECK FAILED', event: 'OTP_200013' },
+  [FlowReason.SUPPRESSED_SENDING_CODE]: { code: 'DESTINATION_NOT_ALLOWED', detail: 'SUPPRESSED SENDING CODE', event: 'OTP_200004' },
+};
+const DELIVERY_FAILURE = { code: 'DELIVERY_FAILED', detail: 'FAILED TO SEND TO NUMBER', event: 'OTP_200003' } as const;
+
+export interface SendContext {
+  services: OtpServices;
+  config: OtpAuthenticatorConfig;
+  policy: OtpPolicy;
+  pipeId: string;
+}
+
+function reserveError(outcome: Exclude<ReserveSendOutcome, { ok: true }>): OtpError {
+  switch (outcome.code) {
+    case 'RESEND_TOO_SOON':
+      return new OtpError('RESEND_TOO_SOON', { retry_after: outcome.retry_after }, { messageValues: { seconds: outcome.retry_after } });
+    case 'ALREADY_SENT': case 'NO_PENDING_CODE':
+      return new OtpError('NO_PENDING_CODE');
+    default:
+      return new OtpError(outcome.code);
+  }
+}
+
+function toTxDestination(d: Destination): TxDestination {
+  return { address: d.address, ...(d.country ? { country: d.country } : {}), ...(d.line_type ? { line_type: d.line_type } : {}) };
+}
+
+function sendLimits(c: SendContext, r: OtpRequest, d: Destination): LimitRequest[] {
+  const out: LimitRequest[] = [
+    { limit: 'sends_per_destination_per_minute', key: d.address },
+    { limit: 'sends_per_ip_per_hour', key: r.req.ip ?? '' },
+    { limit: 'sends_global_per_hour', key: '*' },
+  ];
+  if (d.country) out.push({ limit: 'sends_per_country_per_hour', key: d.country });
+  return out;
+}
+
+/**
+ * Runs one send. `input` is the destination as configured or typed. Resolves with the record after the send;
+ * rejects with an OtpError the router answers (the transaction is left whole unless the first send failed).
+ */
+export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, input: string, tx: TransactionRecord): Promise<TransactionRecord> {
+  const { store, limits } = c.services;
+  const now = c.services.now();
+  let reservationId: string | null = null;
+  let refusal: OtpError | null = null;
+  let limited: { limit: string; retryAfterSeconds: number } | null = null;
+
+  if (kind !== 'change') {
+    const step = await store.reserveSend(r.key, c.policy, now, kind);
+    if (!step.tx) throw new OtpError('NO_PENDING_CODE');
+    if (!step.outcome.ok) throw reserveError(step.outcome);
+    reservationId = step.outcome.reservation_id;
+  }
+
+  const beforeDelivery = async (destination: Destination): Promise<FlowFailure | null> => {
+    if (kind === 'change') {
+      const step = await store.reserveSend(r.key, c.policy, c.services.now(), 'change', toTxDestination(destination));
+      if (!step.tx) { refusal = new OtpError('NO_PENDING_CODE'); return { reason: REFUSED_BY_TRANSACTION }; }
+      if (!step.outcome.ok) { refusal = reserveError(step.outcome); return { reason: REFUSED_BY_TRANSACTION }; }
+      reservationId = step.outcome.reservation_id;
+    }
+    const budget = await consumeAll(limits, sendLimits(c, r, destination));
+    if (!budget.ok) {
+      limited = { limit: budget.limit, retryAfterSeconds: budget.retryAfterSeconds };
+      return { reason: FlowReason.RATE_LIMITED, message: budget.limit };
+    }
+    return null;
+  };
+
+  const pipe = c.services.pipes.get(c.pipeId);
+  if (!pipe) throw new Error(`pre-pipe ${c.pipeId} is not built`);
+  const flow = r.flow({ transaction_id: tx.id, destination_input: input }, { beforeDelivery });
+  const result = await pipe.run(flow);
+  const destination = flow.state.destination;
+  const masked = destination ? maskDestination(destination.address) : undefined;
+
+  if (result.ok && flow.state.code && destination) {
+    if (reservationId === null) {
+      // A delivery valve that did not call the delivery hook: the code is out, so the reservation comes late.
+      const step = await store.reserveSend(r.key, c.policy, c.services.now(), kind, kind === 'change' ? toTxDestination(destination) : undefined);
+      if (!step.tx || !step.outcome.ok) throw step.tx && !step.outcome.ok ? reserveError(step.outcome) : new OtpError('NO_PENDING_CODE');
+      reservationId = step.outcome.reservation_id;
+    }
+    const sentAt = flow.state.delivered?.at ?? c.services.now();
+    const commit = await store.commitSend(r.key, c.policy, reservationId, {
+      id: randomUUID(),
+      hash: flow.state.code.hash,
+      destination: toTxDestination(destination),
+      sent_at: sentAt,
+      expires_at: sentAt + c.config.code.ttl_seconds * 1000,
+      channel: destination.channel,
+    });
+    if (!commit.tx || !commit.outcome.ok) throw new OtpError('NO_PENDING_CODE');
+    const fields = { channel: destination.channel, destination: masked, codes_sent: commit.tx.codes_sent };
+    if (kind === 'first') r.emit('OTP_200002', fields);
+    else if (kind === 'resend') r.emit('OTP_200005', fields);
+    else r.emit('OTP_200006', { ...fields, from: commit.outcome.change ? maskDestination(commit.outcome.change.from) : undefined, to: masked });
+    return commit.tx;
+  }
+
+  // Nothing was delivered.
+  const failure = result.ok ? { reason: FlowReason.VALVE_ERROR } : result.failure;
+  const mapped = REASON_TO_ERROR[failure.reason] ?? DELIVERY_FAILURE;
+  const counted = failure.reason !== REFUSED_BY_TRANSACTION && failure.reason !== FlowReason.RATE_LIMITED;
+  if (reservationId !== null) {
+    await store.releaseSend(r.key, c.policy, reservationId, c.services.now(),
+      counted ? { detail: mapped.detail, ...(destination ? { destination: toTxDestination(destination) } : {}) } : undefined);
+  }
+  if (refusal) throw refusal;
+  if (limited) {
+    const { limit, retryAfterSeconds } = limited;
+    r.emit('OTP_200011', { limit, destination: masked });
+    throw new OtpError('RATE_LIMITED', { retry_after: retryAfterSeconds });
+  }
+  r.emit(mapped.event, { reason: failure.reason, destination: masked, valve: failure.valve });
+  throw new OtpError(mapped.code);
+}

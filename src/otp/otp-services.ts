@@ -1,0 +1,14 @@
+import type { RateLimits } from '../limits/rate-limits.js';
+import type { Pipe } from '../pipes/pipe.js';
+import type { TransactionStore } from '../store/types.js';
+
+/** What an OTP authenticator is built with: shared by every authenticator of one app. */
+export interface OtpServices {
+  store: TransactionStore;
+  limits: RateLimits;
+  pipes: ReadonlyMap<string, Pipe>;
+  /** Epoch milliseconds; injectable for tests. */
+  now(): number;
+  /** `globals.app_name`, for message templates. */
+  appName?: string;
+}

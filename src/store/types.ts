@@ -1,0 +1,137 @@
+/**
+ * Where transactions and lockouts live. Every mutating operation is ONE atomic step: read the record, apply the
+ * pure transition of src/otp/transaction.ts, write the result (and its expiry). The memory store does it in one
+ * synchronous critical section; a Redis store does it as one Lua script (one round trip), the keys of one
+ * transaction sharing a hash tag. That is why each operation takes the key and its inputs rather than a record:
+ * the caller never holds a record across an await and writes it back. For Redis Cluster, hash-tag keys by
+ * (authenticator, subject), not by session: `recordOutcome` writes the record and the subject's lockout in one
+ * script, and `open` reads both, so the two must live in one slot.
+ *
+ * Time is passed in (epoch milliseconds), as everywhere in the state machine.
+ *
+ * Expiry of records (both implementations):
+ * - a finished transaction is forgotten `ttl_seconds` after it finished (SPEC section 3);
+ * - a pending one `ttl_seconds` after its newest code expired (or after created_at + ttl_seconds when it has
+ *   none), so an EXPIRED transaction stays visible, with only cancel left, for one more ttl;
+ *   see `forgetAt` in src/otp/transaction-view.ts;
+ * - a lockout at its `until`.
+ * A record past its time is never returned, even before the store has physically removed it.
+ */
+import type { OtpPolicy } from '../otp/policy.js';
+import type { StartAction } from '../otp/transaction-start.js';
+import type {
+  CancelOutcome,
+  Channel,
+  CommitSendOutcome,
+  EntryVerdict,
+  Lockout,
+  RecordOutcome,
+  ReleaseSendOutcome,
+  ReserveAttemptOutcome,
+  ReserveSendOutcome,
+  SendFailure,
+  SendKind,
+  SentCode,
+  TransactionRecord,
+  TxDestination,
+} from '../otp/transaction-types.js';
+
+/** One transaction per (session, authenticator, subject): a different subject in the same session is another. */
+export interface TxKey {
+  readonly sessionId: string;
+  readonly authenticatorId: string;
+  readonly subject: string;
+}
+
+/** What `open` needs to create a transaction; the store chooses the id. */
+export interface OpenInit {
+  readonly channel?: Channel | null;
+  readonly reference?: string | null;
+  /** False for an authenticator without a pre-pipe (TOTP): entries are evaluated with nothing sent. Default true. */
+  readonly sends_codes?: boolean;
+}
+
+export type OpenResult =
+  | {
+      readonly ok: true;
+      readonly tx: TransactionRecord;
+      /** True when this call created `tx` (action `start`): run the pre-pipe for the first code. */
+      readonly created: boolean;
+      /** What GET should do (SPEC section 3's table), see `startAction`. */
+      readonly action: StartAction;
+    }
+  | { readonly ok: false; readonly code: 'LOCKED'; readonly retry_after: number; readonly lock: Lockout };
+
+/** The record is not there (never opened, forgotten, or replaced by a newer one): answer NO_PENDING_CODE. */
+export interface MissingTransaction {
+  readonly ok: false;
+  readonly code: 'NOT_FOUND';
+}
+
+/** A store step's answer: the record after the step and the transition's outcome, or the record is missing. */
+export type StoreStep<O> =
+  | { readonly tx: TransactionRecord; readonly outcome: O }
+  | { readonly tx: null; readonly outcome: MissingTransaction };
+
+export interface TransactionStore {
+  /** The live record at `now` (default: the store's clock), or null. No side effects on a live record. */
+  get(key: TxKey, now?: number): Promise<TransactionRecord | null>;
+
+  /**
+   * Atomically: find the record, decide with `startAction` (using this subject's lockout), and either return
+   * it or create a new PENDING one (replacing a cancelled, failed or unlocked aborted one). Refuses LOCKED when
+   * the subject is locked for this authenticator by an abort that is not this transaction's own.
+   */
+  open(key: TxKey, init: OpenInit, policy: OtpPolicy, now: number): Promise<OpenResult>;
+
+  /** `reserveSend` atomically. A change needs the normalised destination. */
+  reserveSend(
+    key: TxKey,
+    policy: OtpPolicy,
+    now: number,
+    kind: SendKind,
+    destination?: TxDestination,
+  ): Promise<StoreStep<ReserveSendOutcome>>;
+
+  /** `commitSend` atomically, after the pre-pipe delivered the code. */
+  commitSend(key: TxKey, policy: OtpPolicy, reservationId: string, code: SentCode): Promise<StoreStep<CommitSendOutcome>>;
+
+  /** `releaseSend` atomically, when the pre-pipe delivered nothing (refused, failed, or a rate limit stopped it). */
+  releaseSend(
+    key: TxKey,
+    policy: OtpPolicy,
+    reservationId: string,
+    now: number,
+    failure?: SendFailure,
+  ): Promise<StoreStep<ReleaseSendOutcome>>;
+
+  /** `reserveAttempt` atomically: the first of an entry's two steps, before the validation pipe runs. */
+  reserveAttempt(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<ReserveAttemptOutcome>>;
+
+  /**
+   * `recordOutcome` atomically, after the validation pipe. When the entry aborts the transaction, the same step
+   * sets the lockout of (authenticator, subject) it names (keeping a later one already set).
+   */
+  recordOutcome(
+    key: TxKey,
+    policy: OtpPolicy,
+    reservationId: string,
+    verdict: EntryVerdict,
+    now: number,
+  ): Promise<StoreStep<RecordOutcome>>;
+
+  /** `cancel` atomically. */
+  cancel(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<CancelOutcome>>;
+
+  /** The subject's lockout for this authenticator, or null when there is none or it has ended at `now`. */
+  getLock(authenticatorId: string, subject: string, now: number): Promise<Lockout | null>;
+
+  /** Lifts a lockout (the help desk's `otp-authenticator unlock`); true when one was there. */
+  unlock(authenticatorId: string, subject: string): Promise<boolean>;
+
+  /** Whether the store answers (readiness); false rather than a throw when it does not. */
+  ping(): Promise<boolean>;
+
+  /** Stops timers and connections; the store answers nothing after. */
+  close(): Promise<void>;
+}
