@@ -1,0 +1,106 @@
+import express, { type RequestHandler, type Router } from 'express';
+import session, { type Store as SessionStore } from 'express-session';
+import type { AppConfig, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
+import { readSecrets, type Secrets } from '../config/secrets.js';
+import { log } from '../events/logger.js';
+import { createTranslations, type Translations } from '../i18n/setup.js';
+import { MemoryRateLimits } from '../limits/memory-rate-limits.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import { buildPipes } from '../pipes/pipe.js';
+import { createOtpRouter } from '../otp/otp-router.js';
+import type { OtpServices } from '../otp/otp-services.js';
+import { MemoryTransactionStore } from '../store/memory-store.js';
+import type { TransactionStore } from '../store/types.js';
+import { planChains } from './chain.js';
+import { mountPath } from './mount-path.js';
+import { createAuthnStrategy } from './passport-strategy.js';
+import { createPasswordRouter } from './password-router.js';
+import { standaloneStep, type StepHooks } from './step.js';
+
+/**
+ * Builds every configured authenticator into one Express router. The host app mounts `session` (or its own
+ * express-session) before `router`. Authenticator types without an implementation yet are skipped with a warning.
+ */
+export interface AuthnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A store of the host's choosing; default: memory. */
+  store?: TransactionStore;
+  /** Rate limits per authenticator id; default: memory. */
+  limits?: (authenticatorId: string, config: OtpAuthenticatorConfig) => RateLimits;
+  sessionStore?: SessionStore;
+  now?: () => number;
+  /** Step hooks per authenticator id (a Chain supplies these); default: each stands alone. */
+  steps?: (authenticatorId: string) => StepHooks | undefined;
+}
+
+export interface Authn {
+  router: Router;
+  session: RequestHandler;
+  store: TransactionStore;
+  /** passport-custom strategy: authenticates a session that completed a chain (register it as STRATEGY_NAME). */
+  strategy: ReturnType<typeof createAuthnStrategy>;
+  translations: Translations;
+  secrets: Secrets;
+  close(): Promise<void>;
+}
+
+export function createSessionMiddleware(config: AppConfig, secrets: Secrets, store?: SessionStore): RequestHandler {
+  const s = config.server.session;
+  return session({
+    name: s.cookie_name,
+    secret: secrets.sessionSecrets,
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    ...(store ? { store } : {}),
+    cookie: { httpOnly: true, secure: s.secure, sameSite: s.same_site, maxAge: s.max_age_seconds * 1000, path: '/' },
+  });
+}
+
+export async function createAuthn(config: AppConfig, options: AuthnOptions = {}): Promise<Authn> {
+  const env = options.env ?? process.env;
+  const secrets = readSecrets(env);
+  const now = options.now ?? Date.now;
+  const store = options.store ?? new MemoryTransactionStore({ clock: now });
+  const translations = await createTranslations(config.i18n, config.overlay_dir);
+  const pipes = buildPipes(config.pipes, {
+    otpKeys: secrets.otpKeys,
+    configDir: config.source.dir,
+    now,
+    production: env.NODE_ENV === 'production',
+    reportError: (error, where) => log.error(`pipe ${where.pipe}, valve ${where.valve}: ${where.reason}: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  const appName = typeof config.globals.app_name === 'string' ? config.globals.app_name : undefined;
+
+  const chains = planChains(config);
+  const router = express.Router();
+  router.use(translations.middleware);
+  for (const { path, router: chainRouter } of chains.routers()) router.use(path, chainRouter);
+  for (const entry of config.authenticators) {
+    const path = mountPath(entry);
+    const step = options.steps?.(entry.id) ?? chains.stepHooks(entry.id) ?? standaloneStep(entry.id, entry.config);
+    if (entry.canonicalType === 'Chain') continue;
+    if (entry.canonicalType === 'UserNameAndPassword') {
+      const passwordConfig = entry.config as unknown as PasswordConfig;
+      const pipe = pipes.get(passwordConfig.pipe_id);
+      if (!pipe) throw new Error(`pipe ${passwordConfig.pipe_id} is not built`);
+      router.use(path, createPasswordRouter(entry.id, passwordConfig, pipe, step));
+    } else if (entry.canonicalType === 'OTP') {
+      const otpConfig = entry.config as unknown as OtpAuthenticatorConfig;
+      const limits = options.limits?.(entry.id, otpConfig) ?? new MemoryRateLimits(entry.id, otpConfig.rate_limits);
+      const services: OtpServices = { store, limits, pipes, now, ...(appName ? { appName } : {}) };
+      router.use(path, createOtpRouter(entry.id, otpConfig, services, step));
+    } else {
+      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: its type has no implementation in this version`);
+    }
+  }
+  return {
+    router,
+    session: createSessionMiddleware(config, secrets, options.sessionStore),
+    store,
+    strategy: createAuthnStrategy(config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id)),
+    translations,
+    secrets,
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,62 @@
+import express, { type Express } from 'express';
+import passport from 'passport';
+import { createAuthn, type Authn, type AuthnOptions } from '../authn/create-authn.js';
+import { csrfToken, csrfValid } from '../authn/csrf.js';
+import { STRATEGY_NAME, type AuthnUser } from '../authn/passport-strategy.js';
+import type { AppConfig } from '../config/types.js';
+import { renderAccountPage, renderHomePage } from './demo-pages.js';
+
+/**
+ * The demo SSO site of SPEC section 9: `/`, the login chain under `/authn`, `/account` (the user and the OTP
+ * report), `/logout`, `/healthz`, `/readyz`. Built as a function so tests drive exactly what `npm start` serves.
+ */
+export interface DemoApp {
+  app: Express;
+  authn: Authn;
+}
+
+export async function createDemoApp(config: AppConfig, options: AuthnOptions = {}): Promise<DemoApp> {
+  const authn = await createAuthn(config, options);
+  const pp = new passport.Passport();
+  pp.use(STRATEGY_NAME, authn.strategy);
+  pp.serializeUser((user, done) => done(null, user));
+  pp.deserializeUser((user: AuthnUser, done) => done(null, user));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.server.trust_proxy);
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await authn.store.ping();
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable' });
+  });
+  app.use(authn.session);
+  app.use(pp.initialize());
+  app.use(pp.session());
+  app.use(authn.router);
+
+  app.get('/', (req, res) => {
+    res.type('html').send(renderHomePage({ user: req.user as AuthnUser | undefined, t: req.t, lang: req.language ?? 'en' }));
+  });
+  app.get('/account', (req, res) => {
+    const user = req.user as AuthnUser | undefined;
+    if (!user) return res.redirect(302, '/authn/login');
+    const report = req.session.authn?.exports.otp_report;
+    return res.type('html').send(renderAccountPage({ user, report, csrfToken: csrfToken(req), t: req.t, lang: req.language ?? 'en' }));
+  });
+  const logout: express.RequestHandler = (req, res, next) => {
+    if (req.method === 'POST' && !csrfValid(req, (req.body as Record<string, unknown> | undefined)?._csrf)) {
+      res.status(403).type('text').send('CSRF');
+      return;
+    }
+    req.logout({ keepSessionInfo: false }, (err) => {
+      if (err) return next(err);
+      req.session.destroy(() => {
+        res.clearCookie(config.server.session.cookie_name, { path: '/' });
+        res.redirect(303, '/');
+      });
+    });
+  };
+  app.post('/logout', express.urlencoded({ extended: false, limit: '1kb' }), logout);
+  return { app, authn };
+}

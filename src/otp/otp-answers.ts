@@ -1,0 +1,23 @@
+import { buildReport } from './report.js';
+import { maskDestination } from './mask.js';
+import type { OtpPolicy } from './policy.js';
+import { attemptsLeft, codesLeft, expiresIn, resendIn, viewState } from './transaction.js';
+import type { TransactionRecord } from './transaction-types.js';
+
+/** The JSON shapes of SPEC section 3, built from a record; no rules here, only views the state machine gives. */
+export function pendingAnswer(tx: TransactionRecord, policy: OtpPolicy, now: number): Record<string, unknown> {
+  const destination = tx.current_destination?.address ?? tx.initial_destination?.address;
+  return {
+    status: viewState(tx, policy, now),
+    destination: destination ? maskDestination(destination) : null,
+    channel: tx.channel,
+    expires_in: expiresIn(tx, now),
+    resend_in: resendIn(tx, policy, now),
+    codes_left: codesLeft(tx, policy),
+    attempts_left: attemptsLeft(tx, policy),
+  };
+}
+
+export function statusAnswer(tx: TransactionRecord, policy: OtpPolicy, now: number): Record<string, unknown> {
+  return { ...pendingAnswer(tx, policy, now), report: buildReport(tx, policy, now) };
+}

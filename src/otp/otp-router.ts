@@ -1,0 +1,198 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { readBody, bodyKind } from '../authn/body.js';
+import { csrfFromHeader, csrfToken, csrfValid } from '../authn/csrf.js';
+import { authnErrorHandler, errorBody, errorMessage, sendError, setRetryAfter, translator } from '../authn/respond.js';
+import type { StepHooks } from '../authn/step.js';
+import type { OtpAuthenticatorConfig } from '../config/types.js';
+import { OtpError } from '../errors.js';
+import { renderOtpPage } from '../web/otp-page.js';
+import { parseOtpBody, parseOtpForm, type OtpRequestBody } from './otp-envelope.js';
+import { pendingAnswer, statusAnswer } from './otp-answers.js';
+import { enterCode } from './otp-entry.js';
+import { otpRequest, requestLanguage, type OtpRequest } from './otp-request.js';
+import { sendCode, type SendContext } from './otp-sending.js';
+import type { OtpServices } from './otp-services.js';
+import { otpPolicyFromConfig } from './policy.js';
+import { buildReport } from './report.js';
+import { attemptsLeft, codesLeft, resendIn, viewState } from './transaction.js';
+import type { TransactionRecord } from './transaction-types.js';
+
+/**
+ * The OTP authenticator's HTTP face (SPEC section 3): GET by the state table, PUT/POST by request type, JSON or
+ * the no-JavaScript form. It holds no rules: the state machine decides, the store applies, this translates.
+ */
+type Answer = { kind: 'json'; status: number; body: Record<string, unknown> } | { kind: 'redirect'; location: string };
+
+export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks): Router {
+  const policy = otpPolicyFromConfig(config);
+  const ctx: SendContext & { validatePipeId: string } = { services, config, policy, pipeId: config.pre_pipe_id ?? '', validatePipeId: config.pipe_id };
+  const router = express.Router();
+
+  const requestFor = (req: Request): OtpRequest => {
+    const r = otpRequest(req, id, config, services.appName);
+    if (!r) throw new OtpError('NOT_IN_FLOW');
+    return r;
+  };
+
+  /** Sends the first code when nothing was sent and nothing is on its way (a fresh transaction, or a first send that was refused). */
+  const ensureFirstCode = async (r: OtpRequest, tx: TransactionRecord): Promise<TransactionRecord> => {
+    if (!config.pre_pipe_id || tx.phase !== 'PENDING' || tx.codes_sent > 0 || tx.send_reservations.length > 0) return tx;
+    const source = config.destination.source ? r.expand(config.destination.source) : '';
+    return sendCode(ctx, r, 'first', source, tx);
+  };
+
+  const open = async (r: OtpRequest): Promise<TransactionRecord> => {
+    const opened = await services.store.open(r.key, { reference: config.reference ?? null, sends_codes: Boolean(config.pre_pipe_id) }, policy, services.now());
+    if (!opened.ok) {
+      r.emit('OTP_200009', { retry_after: opened.retry_after });
+      throw new OtpError('LOCKED', { retry_after: opened.retry_after });
+    }
+    if (opened.created) r.emit('OTP_200001', {});
+    return ensureFirstCode(r, opened.tx);
+  };
+
+  const current = async (r: OtpRequest): Promise<TransactionRecord> => {
+    const tx = await services.store.get(r.key, services.now());
+    if (!tx) throw new OtpError('NO_PENDING_CODE');
+    return tx;
+  };
+
+  const finishReport = (r: OtpRequest, tx: TransactionRecord): void => {
+    r.exports.otp_report = buildReport(tx, policy, services.now());
+  };
+
+  async function handle(req: Request, body: OtpRequestBody): Promise<Answer> {
+    const r = requestFor(req);
+    const now = () => services.now();
+    switch (body.type) {
+      case 'init':
+        return { kind: 'json', status: 200, body: pendingAnswer(await open(r), policy, now()) };
+      case 'status': {
+        const tx = await current(r);
+        return { kind: 'json', status: 200, body: statusAnswer(tx, policy, now()) };
+      }
+      case 'resend': {
+        const tx = await current(r);
+        const address = tx.current_destination?.address ?? (config.destination.source ? r.expand(config.destination.source) : '');
+        const sent = await sendCode(ctx, r, tx.codes_sent > 0 ? 'resend' : 'first', address, tx);
+        return { kind: 'json', status: 200, body: pendingAnswer(sent, policy, now()) };
+      }
+      case 'change_destination': {
+        if (!config.destination.allow_change) throw new OtpError('MAX_CHANGES');
+        const tx = await current(r);
+        const sent = await sendCode(ctx, r, 'change', body.data.destination, tx);
+        return { kind: 'json', status: 200, body: pendingAnswer(sent, policy, now()) };
+      }
+      case 'cancel': {
+        const step2 = await services.store.cancel(r.key, policy, now());
+        if (step2.tx && !step2.outcome.ok) throw new OtpError('NO_PENDING_CODE');
+        if (step2.tx && step2.outcome.ok && !step2.outcome.already) {
+          r.emit('OTP_200012', {});
+          finishReport(r, step2.tx);
+        }
+        return { kind: 'json', status: 200, body: { status: 'CANCELLED', location: step.locations(req).cancel } };
+      }
+      case 'start': {
+        const result = await enterCode(ctx, r, body.data.otp);
+        if (result.ok) {
+          finishReport(r, result.tx);
+          const location = await step.complete(req, { otp_report: r.exports.otp_report });
+          return { kind: 'json', status: 200, body: { status: 'COMPLETED', location } };
+        }
+        if (result.error.code === 'MAX_ATTEMPTS' && result.error.details.aborted) {
+          const tx = await services.store.get(r.key, now());
+          if (tx) finishReport(r, tx);
+          result.error.details.location = step.locations(req).failure;
+        }
+        throw result.error;
+      }
+    }
+  }
+
+  // ---- GET: the state table -------------------------------------------------------------------------------
+  router.get('/', async (req, res) => {
+    const wantsJson = req.accepts(['html', 'json']) === 'json';
+    const token = csrfToken(req);
+    try {
+      const r = requestFor(req);
+      const tx = await open(r);
+      const state = viewState(tx, policy, services.now());
+      if (state === 'COMPLETED') return res.redirect(303, step.locations(req).success);
+      if (state === 'CANCELLED') return res.redirect(303, step.locations(req).cancel);
+      if (wantsJson) {
+        const body = statusAnswer(tx, policy, services.now());
+        if (state === 'ABORTED') body.location = step.locations(req).failure;
+        return res.json({ ...body, csrf_token: token });
+      }
+      return sendPage(req, res, 200, tx);
+    } catch (error) {
+      if (!(error instanceof OtpError)) throw error;
+      if (wantsJson) {
+        setRetryAfter(res, error.details.retry_after);
+        return res.status(error.status).json({ ...errorBody(req, error), csrf_token: token });
+      }
+      const tx = error.code === 'NOT_IN_FLOW' ? null : await services.store.get({ sessionId: req.sessionID, authenticatorId: id, subject: requestFor(req).subject }, services.now());
+      setRetryAfter(res, error.details.retry_after);
+      return sendPage(req, res, error.status, tx, errorMessage(req, error));
+    }
+  });
+
+  // ---- PUT/POST: the request types --------------------------------------------------------------------------
+  const post = async (req: Request, res: Response) => {
+    const kind = bodyKind(req);
+    if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
+    const { body } = await readBody(req, res, true);
+    if (kind === 'form') return postForm(req, res, body);
+    const answer = await handle(req, parseOtpBody(body));
+    if (answer.kind === 'redirect') return res.redirect(303, answer.location);
+    return res.status(answer.status).json(answer.body);
+  };
+
+  async function postForm(req: Request, res: Response, body: unknown): Promise<void> {
+    if (!csrfValid(req, (body as Record<string, unknown> | undefined)?._csrf)) throw new OtpError('CSRF');
+    let request: OtpRequestBody | null = null;
+    try {
+      request = parseOtpForm(body);
+      const answer = await handle(req, request);
+      if (answer.kind === 'redirect') return res.redirect(303, answer.location);
+      const location = answer.body.location;
+      if (typeof location === 'string' && (answer.body.status === 'COMPLETED' || answer.body.status === 'CANCELLED')) return res.redirect(303, location);
+      return res.redirect(303, req.originalUrl);
+    } catch (error) {
+      if (!(error instanceof OtpError) || error.code === 'CSRF') throw error;
+      const r = otpRequest(req, id, config, services.appName);
+      const tx = r ? await services.store.get(r.key, services.now()) : null;
+      setRetryAfter(res, error.details.retry_after);
+      return sendPage(req, res, error.status, tx, errorMessage(req, error));
+    }
+  }
+
+  function sendPage(req: Request, res: Response, status: number, tx: TransactionRecord | null, error?: string): void {
+    const now = services.now();
+    res.status(status).type('html').send(renderOtpPage({
+      lang: requestLanguage(req),
+      t: translator(req),
+      csrfToken: csrfToken(req),
+      action: req.originalUrl.split('?')[0] ?? req.originalUrl,
+      state: tx ? viewState(tx, policy, now) : 'NONE',
+      destination: tx ? (pendingAnswer(tx, policy, now).destination as string | null) : null,
+      attemptsLeft: tx ? attemptsLeft(tx, policy) : null,
+      codesLeft: tx ? codesLeft(tx, policy) : null,
+      resendIn: tx ? resendIn(tx, policy, now) : null,
+      allowChange: config.destination.allow_change,
+      numeric: config.code.charset === 'numeric',
+      codeLength: config.code.length,
+      failureLocation: step.locations(req).failure,
+      ...(error ? { error } : {}),
+    }));
+  }
+
+  router.post('/', post);
+  router.put('/', post);
+  router.all('/', (req, res) => {
+    res.setHeader('Allow', 'GET, POST, PUT');
+    sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: 405 }));
+  });
+  router.use(authnErrorHandler());
+  return router;
+}
