@@ -4,7 +4,7 @@ import { csrfToken } from './csrf.js';
 import { mountPath } from './mount-path.js';
 import { userFromSession, type AuthnUser } from './passport-strategy.js';
 import { authnState } from './session-state.js';
-import { resolveLocations, type ResolvedLocations, type StepHooks } from './step.js';
+import { recordCompletion, resolveLocations, type ResolvedLocations, type StepHooks } from './step.js';
 
 /**
  * Chain: runs its steps in order in one session. Each step completes through the hooks made here: its exports
@@ -61,9 +61,7 @@ export function planChains(config: AppConfig): Chains {
       return {
         locations: () => locations,
         async complete(req, exports) {
-          const state = authnState(req);
-          Object.assign(state.exports, exports);
-          if (!state.completed.includes(authenticatorId)) state.completed.push(authenticatorId);
+          const state = recordCompletion(req, authenticatorId, exports);
           const next = nextStep(req, member.plan);
           if (next) return next.path;
           if (!state.completed.includes(member.plan.id)) state.completed.push(member.plan.id);

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { Locations } from '../config/types.js';
-import { authnState } from './session-state.js';
+import { authnState, type AuthnState } from './session-state.js';
 
 /**
  * How an authenticator talks to whatever mounted it: where the browser goes, and what happens when the step
@@ -27,14 +27,20 @@ export function resolveLocations(own: Locations, parent?: ResolvedLocations): Re
   };
 }
 
+/** Hands a completed step's exports to the steps after it and marks it done in this session. */
+export function recordCompletion(req: Request, id: string, exports: Record<string, unknown>): AuthnState {
+  const state = authnState(req);
+  Object.assign(state.exports, exports);
+  if (!state.completed.includes(id)) state.completed.push(id);
+  return state;
+}
+
 export function standaloneStep(id: string, own: Locations): StepHooks {
   const locations = resolveLocations(own);
   return {
     locations: () => locations,
     async complete(req, exports) {
-      const state = authnState(req);
-      Object.assign(state.exports, exports);
-      if (!state.completed.includes(id)) state.completed.push(id);
+      recordCompletion(req, id, exports);
       return locations.success;
     },
   };

@@ -1,6 +1,7 @@
 import { getAuthenticatorType } from '../authn/type-registry.js';
 import { checkPipeDefinition } from '../pipes/pipe.js';
 import type { PipeDefinition } from '../pipes/types.js';
+import { mountPath } from '../authn/mount-path.js';
 import { childPath } from './config-error.js';
 import { createAjv, describeSchemaError, pointerToPath } from './schema.js';
 
@@ -41,13 +42,6 @@ function checkPipes(pipes: RawPipe[]): PathProblem[] {
     }
   });
   return out;
-}
-
-function mountPath(a: RawAuthenticator): string | undefined {
-  const { base_path: base, context_path: context } = a.config as { base_path?: string; context_path?: string };
-  if (context) return context;
-  if (base) return `${base.replace(/\/$/, '')}/${a.id}`;
-  return undefined;
 }
 
 function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<string>, ids: Set<string>): PathProblem[] {
