@@ -13,8 +13,11 @@ export function translator(req: Request): Translate {
   return t ?? ((key: string) => key);
 }
 
+/** A wrong code keeps the original product's text key (`otp_validation.ERROR`); every other code its own. */
+const MESSAGE_KEYS: Partial<Record<OtpError['code'], string>> = { INVALID_OTP: 'otp_validation.ERROR' };
+
 export function errorMessage(req: Request, error: OtpError): string {
-  return translator(req)(`errors.${error.code}`, error.messageValues);
+  return translator(req)(MESSAGE_KEYS[error.code] ?? `errors.${error.code}`, error.messageValues);
 }
 
 export function errorBody(req: Request, error: OtpError): Record<string, unknown> {

@@ -109,6 +109,9 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     }
   }
 
+  // HEAD would run GET and send a code; link prefetchers and monitors use it, so it sends nothing here.
+  router.head('/', (_req, res) => { res.setHeader('Allow', 'GET, POST, PUT'); res.status(405).end(); });
+
   // ---- GET: the state table -------------------------------------------------------------------------------
   router.get('/', async (req, res) => {
     const wantsJson = req.accepts(['html', 'json']) === 'json';
