@@ -7,6 +7,7 @@ export type * from './config/types.js';
 export { createAuthn, createSessionMiddleware, type Authn, type AuthnOptions } from './authn/create-authn.js';
 export { STRATEGY_NAME, type AuthnUser } from './authn/passport-strategy.js';
 export { registerValve } from './pipes/valve-registry.js';
+export { guardDelivery } from './valves/delivery-guard.js';
 export type { Valve, ValveFactory, ValveDeps, FlowContext, ValveResult, FlowFailure, Destination } from './pipes/types.js';
 export { registerAuthenticatorType } from './authn/type-registry.js';
 export { OtpError, ERRORS, type ErrorCode } from './errors.js';
