@@ -1,5 +1,5 @@
 import express, { type Request, type Router } from 'express';
-import type { AppConfig, ChainConfig } from '../config/types.js';
+import type { AppConfig, AuthenticatorEntry, ChainConfig, Locations } from '../config/types.js';
 import { csrfToken } from './csrf.js';
 import { mountPath } from './mount-path.js';
 import { userFromSession, type AuthnUser } from './passport-strategy.js';
@@ -7,22 +7,33 @@ import { authnState } from './session-state.js';
 import { recordCompletion, resolveLocations, type ResolvedLocations, type StepHooks } from './step.js';
 
 /**
- * Chain: runs its steps in order in one session. Each step completes through the hooks made here: its exports
- * join the session's, and the browser is sent to the next step not yet completed; after the last, the user is
- * logged in (passport, session id renewed, a fresh CSRF token) and sent to the chain's success location.
- * Locations resolve on the way back up: a step's own setting, else the chain's.
+ * Chain: runs its steps in order in one session; a step may itself be a Chain. Each leaf step completes through
+ * the hooks made here: its exports join the session's, and the browser goes to the next leaf not yet done; after
+ * the last leaf of the outermost chain, the user is logged in (passport, session id renewed, a fresh CSRF token)
+ * and sent to the success location. Locations resolve on the way back up: the step's own setting, then each
+ * enclosing chain's, innermost first. A step with `required: false` may be skipped: cancelling it moves on to the
+ * next step instead of cancelling the login.
  */
-interface ChainPlan {
+interface Leaf {
   id: string;
   path: string;
-  steps: { id: string; path: string }[];
+  required: boolean;
+  /** The chains around this leaf, innermost first; the last is the root. */
+  chains: string[];
+  locations: ResolvedLocations;
+}
+
+interface RootPlan {
+  id: string;
+  path: string;
+  leaves: Leaf[];
   locations: ResolvedLocations;
 }
 
 export interface Chains {
   /** Hooks for an authenticator that is a step of a chain, or undefined when it stands alone. */
   stepHooks(authenticatorId: string): StepHooks | undefined;
-  /** The chains' own routes (GET redirects to the current step). */
+  /** Every chain's own route: GET redirects to the current step. */
   routers(): { path: string; router: Router }[];
 }
 
@@ -33,55 +44,85 @@ function login(req: Request, user: AuthnUser): Promise<void> {
   return new Promise((resolve, reject) => r.login!(user, { keepSessionInfo: true }, (e) => (e ? reject(e) : resolve())));
 }
 
+function chainConfig(entry: AuthenticatorEntry | undefined): ChainConfig | undefined {
+  return entry?.canonicalType === 'Chain' ? (entry.config as unknown as ChainConfig) : undefined;
+}
+
 export function planChains(config: AppConfig): Chains {
   const byId = new Map(config.authenticators.map((a) => [a.id, a]));
-  const plans: ChainPlan[] = config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => {
-    const c = a.config as unknown as ChainConfig;
-    return {
-      id: a.id,
-      path: mountPath(a),
-      steps: c.chain.map((s) => ({ id: s.id, path: mountPath(byId.get(s.id) ?? { id: s.id, config: {} }) })),
-      locations: resolveLocations(c),
-    };
-  });
-  const membership = new Map<string, { plan: ChainPlan; index: number }>();
-  for (const plan of plans) plan.steps.forEach((s, index) => { if (!membership.has(s.id)) membership.set(s.id, { plan, index }); });
+  const chainIds = config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id);
+  const nested = new Set(chainIds.flatMap((id) => chainConfig(byId.get(id))?.chain.map((s) => s.id) ?? []));
 
-  const nextStep = (req: Request, plan: ChainPlan): { id: string; path: string } | undefined => {
+  /** The leaves of a chain in order; `trail` is the chains around them so far (innermost first). */
+  const leavesOf = (chainId: string, trail: string[], required: boolean): Leaf[] => {
+    const c = chainConfig(byId.get(chainId));
+    if (!c || trail.includes(chainId)) return []; // a cycle is refused by the config check; never loop here
+    const around = [chainId, ...trail];
+    return c.chain.flatMap((step) => {
+      const entry = byId.get(step.id);
+      const stepRequired = required && step.required !== false;
+      if (chainConfig(entry)) return leavesOf(step.id, around, stepRequired);
+      const locations = around.reduceRight<ResolvedLocations | undefined>(
+        (parent, id) => resolveLocations((byId.get(id)?.config ?? {}) as Locations, parent), undefined);
+      return [{ id: step.id, path: mountPath(entry ?? { id: step.id, config: {} }), required: stepRequired, chains: around,
+        locations: resolveLocations((entry?.config ?? {}) as Locations, locations) }];
+    });
+  };
+
+  const roots: RootPlan[] = chainIds.filter((id) => !nested.has(id)).map((id) => {
+    const entry = byId.get(id)!;
+    return { id, path: mountPath(entry), leaves: leavesOf(id, [], true), locations: resolveLocations(entry.config as Locations) };
+  });
+  const leafOf = new Map<string, { root: RootPlan; leaf: Leaf }>();
+  for (const root of roots) for (const leaf of root.leaves) if (!leafOf.has(leaf.id)) leafOf.set(leaf.id, { root, leaf });
+
+  const nextLeaf = (req: Request, leaves: Leaf[]): Leaf | undefined => {
     const done = authnState(req).completed;
-    return plan.steps.find((s) => !done.includes(s.id));
+    return leaves.find((l) => !done.includes(l.id));
+  };
+
+  /** Marks the step done, then every chain whose leaves are all done; returns where the browser goes. */
+  const advance = async (req: Request, root: RootPlan, leaf: Leaf, exports: Record<string, unknown>): Promise<string> => {
+    const state = recordCompletion(req, leaf.id, exports);
+    for (const chainId of leaf.chains) {
+      const leaves = chainId === root.id ? root.leaves : root.leaves.filter((l) => l.chains.includes(chainId));
+      if (!nextLeaf(req, leaves) && !state.completed.includes(chainId)) state.completed.push(chainId);
+    }
+    const next = nextLeaf(req, root.leaves);
+    if (next) return next.path;
+    const user = userFromSession(state);
+    if (user) {
+      await login(req, user);
+      csrfToken(req, true);
+    }
+    return leaf.locations.success;
   };
 
   return {
     stepHooks(authenticatorId) {
-      const member = membership.get(authenticatorId);
+      const member = leafOf.get(authenticatorId);
       if (!member) return undefined;
-      const own = byId.get(authenticatorId)?.config ?? {};
-      const locations = resolveLocations(own, member.plan.locations);
+      const { root, leaf } = member;
       return {
-        locations: () => locations,
-        async complete(req, exports) {
-          const state = recordCompletion(req, authenticatorId, exports);
-          const next = nextStep(req, member.plan);
-          if (next) return next.path;
-          if (!state.completed.includes(member.plan.id)) state.completed.push(member.plan.id);
-          const user = userFromSession(state);
-          if (user) {
-            await login(req, user);
-            csrfToken(req, true);
-          }
-          return locations.success;
+        locations: () => leaf.locations,
+        complete: (req, exports) => advance(req, root, leaf, exports),
+        async cancel(req) {
+          return leaf.required ? leaf.locations.cancel : advance(req, root, leaf, {});
         },
       };
     },
     routers() {
-      return plans.map((plan) => {
+      return chainIds.map((id) => {
+        const entry = byId.get(id)!;
+        const root = roots.find((r) => r.id === id);
+        const leaves = root?.leaves ?? roots.flatMap((r) => r.leaves.filter((l) => l.chains.includes(id)));
+        const success = root?.locations.success ?? leaves[leaves.length - 1]?.locations.success ?? '/';
         const router = express.Router();
         router.get('/', (req, res) => {
-          const next = nextStep(req, plan);
-          res.redirect(303, next ? next.path : plan.locations.success);
+          const next = nextLeaf(req, leaves);
+          res.redirect(303, next ? next.path : success);
         });
-        return { path: plan.path, router };
+        return { path: mountPath(entry), router };
       });
     },
   };

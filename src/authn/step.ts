@@ -17,6 +17,8 @@ export interface StepHooks {
   locations(req: Request): ResolvedLocations;
   /** The step completed with these exports; returns where the browser goes next. */
   complete(req: Request, exports: Record<string, unknown>): Promise<string>;
+  /** The user cancelled the step; returns where the browser goes (an optional step of a chain moves on). */
+  cancel?(req: Request): Promise<string>;
 }
 
 export function resolveLocations(own: Locations, parent?: ResolvedLocations): ResolvedLocations {

@@ -94,12 +94,35 @@ function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<str
   return out;
 }
 
+/** Chains may nest, but never in a loop (A contains B contains A). */
+function chainCycles(authenticators: RawAuthenticator[]): PathProblem[] {
+  const steps = new Map(authenticators.filter((a) => a.type === 'Chain')
+    .map((a) => [a.id, ((a.config as { chain?: { id: string }[] }).chain ?? []).map((s) => s.id)]));
+  const out: PathProblem[] = [];
+  const visit = (id: string, path: string[]): string[] | null => {
+    if (path.includes(id)) return [...path.slice(path.indexOf(id)), id];
+    for (const next of steps.get(id) ?? []) {
+      if (next === id) continue; // reported as "a chain cannot contain itself"
+      const cycle = visit(next, [...path, id]);
+      if (cycle) return cycle;
+    }
+    return null;
+  };
+  authenticators.forEach((a, i) => {
+    if (!steps.has(a.id)) return;
+    const cycle = visit(a.id, []);
+    if (cycle && cycle[0] === a.id) out.push({ path: `authenticators[${i}].config.chain`, message: `chains contain each other in a loop: ${cycle.join(' -> ')}` });
+  });
+  return out;
+}
+
 export function crossCheck(config: RawConfig, availableLanguages: readonly string[]): PathProblem[] {
   const out: PathProblem[] = [...checkPipes(config.pipes)];
   const pipeIds = new Set(config.pipes.map((p) => p.id));
   const ids = new Set(config.authenticators.map((a) => a.id));
   out.push(...duplicates(config.authenticators, (a) => a.id, 'authenticators', 'authenticator id'));
   config.authenticators.forEach((a, i) => out.push(...checkAuthenticator(a, i, pipeIds, ids)));
+  out.push(...chainCycles(config.authenticators));
   const mounts = new Map<string, number>();
   config.authenticators.forEach((a, i) => {
     const path = mountPath(a);

@@ -57,7 +57,9 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
   const flow = r.flow({ transaction_id: tx.id, otp: normaliseEnteredCode(entered, c.config.code.charset), live_codes: [...reserved.outcome.live_codes] });
   const result = await pipe.run(flow);
   const matched = result.ok ? flow.state.matched_code_id : undefined;
-  const recorded = await store.recordOutcome(r.key, c.policy, reserved.outcome.reservation_id, matched ? { matchedCodeId: matched } : {}, c.services.now());
+  // Without a pre-pipe nothing was sent: the validation pipe (TOTP, say) decides alone, and passing is accepting.
+  const verdict = matched ? { matchedCodeId: matched } : { accepted: result.ok && !tx.sends_codes };
+  const recorded = await store.recordOutcome(r.key, c.policy, reserved.outcome.reservation_id, verdict, c.services.now());
   if (!recorded.tx) {
     await giveBack();
     return refuse(r, new OtpError('NO_PENDING_CODE'), 'transaction gone');

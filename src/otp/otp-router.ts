@@ -90,7 +90,8 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
           r.emit('OTP_200012', {});
           finishReport(r, step2.tx);
         }
-        return { kind: 'json', status: 200, body: { status: 'CANCELLED', location: step.locations(req).cancel } };
+        const location = step.cancel ? await step.cancel(req) : step.locations(req).cancel;
+        return { kind: 'json', status: 200, body: { status: 'CANCELLED', location } };
       }
       case 'start': {
         const result = await enterCode(ctx, r, body.data.otp);

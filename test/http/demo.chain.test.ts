@@ -44,6 +44,21 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
     assert.match(account.text, /&quot;detail&quot;: &quot;ALL CHECKS PASSED&quot;/);
   });
 
+  it('carol, who has no mobile, gets her code by e-mail and logs in', async () => {
+    const agent = request.agent(demo.app);
+    assert.equal((await password(agent, 'carol', 'bletchley')).body.location, '/authn/otp');
+    const page = await agent.get('/authn/otp').set('Accept', 'application/json').expect(200);
+    assert.equal(page.body.destination, 'c***@example.com');
+    assert.equal(page.body.channel, 'email');
+    const code = demo.lastCode('carol@example.com');
+    assert.match(code, /^\d{6}$/);
+    const done = await agent.post('/authn/otp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: code } });
+    assert.deepEqual(done.body, { status: 'COMPLETED', location: '/account' });
+    const account = await agent.get('/account').expect(200);
+    assert.match(account.text, /<td>carol<\/td>/);
+    assert.match(account.text, /&quot;channel&quot;: &quot;email&quot;/);
+  });
+
   it('the CSRF token changes at login: the old one is refused afterwards', async () => {
     const agent = request.agent(demo.app);
     await password(agent, 'bob', 'builder');

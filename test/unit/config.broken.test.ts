@@ -219,3 +219,15 @@ describe('config: a broken configuration is refused with its file, path and what
     assert.throws(() => loadConfig('/nonexistent/otp.json', {}), (e: unknown) => e instanceof ConfigError && /does not exist/.test(e.message));
   });
 });
+
+describe('config: chains that nest in a loop', () => {
+  it('A contains B contains A is refused, naming the loop', () => {
+    const problems = problemsOf(mutate((c) => {
+      c.authenticators.push(
+        { id: 'a', type: 'Chain', config: { base_path: '/x', chain: [{ id: 'b' }] } },
+        { id: 'b', type: 'Chain', config: { base_path: '/x', chain: [{ id: 'a' }] } },
+      );
+    }));
+    expectProblem(problems, 'authenticators[1].config.chain', /chains contain each other in a loop: a -> b -> a/);
+  });
+});
