@@ -118,6 +118,25 @@ export interface ValveDeps {
    * it (through events/); the flow result itself carries only a generic message. Optional.
    */
   reportError?(error: unknown, where: { pipe: string; valve: string; reason: string }): void;
+  /**
+   * Told configuration warnings found when a valve is built (an SMS template that cannot fit one GSM-7 segment,
+   * say), so the host can log them once. Optional: without it warnings are dropped.
+   */
+  warn?(message: string): void;
+  /**
+   * Renders a message template of the `messages` namespace (`sms.code`, `voice.code`, `email.subject`, ...) in a
+   * language, with i18next interpolation and WITHOUT HTML escaping (a valve escapes what it puts into HTML).
+   * `values` are i18next options too (`context`, `count`). Optional: without it the valves read
+   * `locales/<lng>/messages.json` themselves (src/valves/message-catalogue.ts).
+   */
+  translate?(lng: string, key: string, values: Record<string, unknown>): string;
+  /**
+   * An operator's folder of message overlays, laid out like the package's `locales/`: `<lng>/messages.json`,
+   * merged key by key over the package's. Used only when `translate` is absent.
+   */
+  messagesDir?: string;
+  /** The configured languages (`i18n.languages`), for checks made when a valve is built. Default: every language with a messages file. */
+  languages?: readonly string[];
 }
 
 export type ValveFactory<C = Record<string, unknown>> = (config: C, deps: ValveDeps) => Valve;

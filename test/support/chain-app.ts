@@ -45,7 +45,7 @@ export async function chainApp(authenticators: unknown[]): Promise<{ app: expres
   };
 }
 
-export async function post(agent: ReturnType<typeof request.agent>, path: string, body: unknown): Promise<request.Response> {
+export async function post(agent: ReturnType<typeof request.agent>, path: string, body: object): Promise<request.Response> {
   const token = (await agent.get(path).set('Accept', 'application/json')).body.csrf_token as string;
   return agent.post(path).set('X-CSRF-Token', token).send(body);
 }
