@@ -11,6 +11,10 @@ import { createOtpRouter } from '../otp/otp-router.js';
 import type { OtpServices } from '../otp/otp-services.js';
 import { MemoryTransactionStore } from '../store/memory-store.js';
 import type { TransactionStore } from '../store/types.js';
+import { rememberLanguage } from '../i18n/language-cookie.js';
+import { WEB_BASE } from '../web/page-context.js';
+import { securityHeaders } from '../web/security-headers.js';
+import { createWebRouter } from '../web/web-router.js';
 import { planChains } from './chain.js';
 import { mountPath } from './mount-path.js';
 import { createAuthnStrategy } from './passport-strategy.js';
@@ -75,7 +79,11 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const chains = planChains(config);
   const router = express.Router();
   router.use(translations.middleware);
-  for (const { path, router: chainRouter } of chains.routers()) router.use(path, chainRouter);
+  router.use(rememberLanguage(config.i18n.languages, config.server.session.secure));
+  // Security headers on the authenticators' own paths only, so a host's other routes keep their own policy.
+  const headers = securityHeaders(config);
+  router.use(WEB_BASE, headers, createWebRouter(config.overlay_dir, config.server.session.secure));
+  for (const { path, router: chainRouter } of chains.routers()) router.use(path, headers, chainRouter);
   for (const entry of config.authenticators) {
     const path = mountPath(entry);
     const step = options.steps?.(entry.id) ?? chains.stepHooks(entry.id) ?? standaloneStep(entry.id, entry.config);
@@ -84,12 +92,12 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       const passwordConfig = entry.config as unknown as PasswordConfig;
       const pipe = pipes.get(passwordConfig.pipe_id);
       if (!pipe) throw new Error(`pipe ${passwordConfig.pipe_id} is not built`);
-      router.use(path, createPasswordRouter(entry.id, passwordConfig, pipe, step));
+      router.use(path, headers, createPasswordRouter(entry.id, passwordConfig, pipe, step, config.overlay_dir));
     } else if (entry.canonicalType === 'OTP') {
       const otpConfig = entry.config as unknown as OtpAuthenticatorConfig;
       const limits = options.limits?.(entry.id, otpConfig) ?? new MemoryRateLimits(entry.id, otpConfig.rate_limits);
-      const services: OtpServices = { store, limits, pipes, now, ...(appName ? { appName } : {}) };
-      router.use(path, createOtpRouter(entry.id, otpConfig, services, step));
+      const services: OtpServices = { store, limits, pipes, now, overlayDir: config.overlay_dir, ...(appName ? { appName } : {}) };
+      router.use(path, headers, createOtpRouter(entry.id, otpConfig, services, step));
     } else {
       log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: its type has no implementation in this version`);
     }

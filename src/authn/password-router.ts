@@ -7,9 +7,10 @@ import type { EventFields, EventId } from '../events/catalogue.js';
 import type { Pipe } from '../pipes/pipe.js';
 import { createFlowContext } from '../pipes/flow-context.js';
 import { renderPasswordPage } from '../web/password-page.js';
+import { pageContext } from '../web/page-context.js';
 import { bodyKind, readBody } from './body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from './csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, translator } from './respond.js';
+import { authnErrorHandler, errorBody, errorMessage } from './respond.js';
 import { authnState } from './session-state.js';
 import type { StepHooks } from './step.js';
 
@@ -38,7 +39,7 @@ function fromForm(body: unknown): Credentials {
   return { identifier: f.identifier, password: f.password };
 }
 
-export function createPasswordRouter(id: string, config: PasswordConfig, pipe: Pipe, step: StepHooks): Router {
+export function createPasswordRouter(id: string, config: PasswordConfig, pipe: Pipe, step: StepHooks, overlayDir: string | null = null): Router {
   const router = express.Router();
   const failuresKey = `${id}:failures`;
 
@@ -70,8 +71,7 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
 
   const page = (req: Request, res: Response, status: number, error?: string) => {
     res.status(status).type('html').send(renderPasswordPage({
-      lang: (req as Request & { language?: string }).language ?? 'en', t: translator(req), csrfToken: csrfToken(req),
-      action: req.originalUrl.split('?')[0] ?? req.originalUrl, ...(error ? { error } : {}),
+      ctx: pageContext(req), overlayDir, action: req.originalUrl.split('?')[0] ?? req.originalUrl, ...(error ? { error } : {}),
     }));
   };
 

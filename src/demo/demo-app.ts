@@ -1,7 +1,9 @@
 import express, { type Express } from 'express';
 import passport from 'passport';
 import { createAuthn, type Authn, type AuthnOptions } from '../authn/create-authn.js';
-import { csrfToken, csrfValid } from '../authn/csrf.js';
+import { csrfValid } from '../authn/csrf.js';
+import { pageContext } from '../web/page-context.js';
+import { securityHeaders } from '../web/security-headers.js';
 import { STRATEGY_NAME, type AuthnUser } from '../authn/passport-strategy.js';
 import type { AppConfig } from '../config/types.js';
 import { renderAccountPage, renderHomePage } from './demo-pages.js';
@@ -30,19 +32,21 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
     const ok = await authn.store.ping();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable' });
   });
+  app.use(securityHeaders(config));
   app.use(authn.session);
   app.use(pp.initialize());
   app.use(pp.session());
   app.use(authn.router);
 
   app.get('/', (req, res) => {
-    res.type('html').send(renderHomePage({ user: req.user as AuthnUser | undefined, t: req.t, lang: req.language ?? 'en' }));
+    res.type('html').send(renderHomePage(pageContext(req), req.user as AuthnUser | undefined));
   });
   app.get('/account', (req, res) => {
     const user = req.user as AuthnUser | undefined;
     if (!user) return res.redirect(302, '/authn/login');
-    const report = req.session.authn?.exports.otp_report;
-    return res.type('html').send(renderAccountPage({ user, report, csrfToken: csrfToken(req), t: req.t, lang: req.language ?? 'en' }));
+    const exports = req.session.authn?.exports ?? {};
+    const reports = [{ label: req.t('demo.report'), report: exports.otp_report }];
+    return res.type('html').send(renderAccountPage(pageContext(req), user, reports));
   });
   const logout: express.RequestHandler = (req, res, next) => {
     if (req.method === 'POST' && !csrfValid(req, (req.body as Record<string, unknown> | undefined)?._csrf)) {

@@ -57,3 +57,8 @@ export async function createTranslations(config: I18nConfig, overlayDir: string 
     fixed: (lng) => instance.getFixedT(lng),
   };
 }
+
+/** The request's language as one of the configured ones (`sv`, not `sv-SE`), for pages, templates and answers. */
+export function languageOf(req: { language?: string; resolvedLanguage?: string }): string {
+  return req.resolvedLanguage ?? (req.language ?? 'en').split('-')[0] ?? 'en';
+}

@@ -3,6 +3,7 @@ import type { OtpAuthenticatorConfig } from '../config/types.js';
 import { emitEvent } from '../events/bus.js';
 import type { EventFields, EventId } from '../events/catalogue.js';
 import { authnState } from '../authn/session-state.js';
+import { languageOf } from '../i18n/setup.js';
 import { expandString } from '../pipes/expand.js';
 import { createFlowContext } from '../pipes/flow-context.js';
 import type { FlowContext, FlowHooks, OtpFlowState } from '../pipes/types.js';
@@ -36,7 +37,7 @@ function scopeOf(req: Request, exports: Record<string, unknown>) {
 }
 
 export function requestLanguage(req: Request): string {
-  return (req as Request & { language?: string }).language ?? 'en';
+  return languageOf(req as Request & { language?: string; resolvedLanguage?: string });
 }
 
 function asText(value: unknown): string {

@@ -1,15 +1,16 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { readBody, bodyKind } from '../authn/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../authn/csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, sendError, setRetryAfter, translator } from '../authn/respond.js';
+import { authnErrorHandler, errorBody, errorMessage, sendError, setRetryAfter } from '../authn/respond.js';
 import type { StepHooks } from '../authn/step.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
 import { OtpError } from '../errors.js';
 import { renderOtpPage } from '../web/otp-page.js';
+import { pageContext } from '../web/page-context.js';
 import { parseOtpBody, parseOtpForm, type OtpRequestBody } from './otp-envelope.js';
 import { pendingAnswer, statusAnswer } from './otp-answers.js';
 import { enterCode } from './otp-entry.js';
-import { otpRequest, requestLanguage, type OtpRequest } from './otp-request.js';
+import { otpRequest, type OtpRequest } from './otp-request.js';
 import { sendCode, type SendContext } from './otp-sending.js';
 import type { OtpServices } from './otp-services.js';
 import { otpPolicyFromConfig } from './policy.js';
@@ -174,9 +175,8 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
   function sendPage(req: Request, res: Response, status: number, tx: TransactionRecord | null, error?: string): void {
     const now = services.now();
     res.status(status).type('html').send(renderOtpPage({
-      lang: requestLanguage(req),
-      t: translator(req),
-      csrfToken: csrfToken(req),
+      ctx: pageContext(req),
+      overlayDir: services.overlayDir ?? null,
       action: req.originalUrl.split('?')[0] ?? req.originalUrl,
       state: tx ? viewState(tx, policy, now) : 'NONE',
       destination: tx ? (pendingAnswer(tx, policy, now).destination as string | null) : null,

@@ -11,4 +11,6 @@ export interface OtpServices {
   now(): number;
   /** `globals.app_name`, for message templates. */
   appName?: string;
+  /** An operator's folder of templates and assets (`overlay_dir`). */
+  overlayDir?: string | null;
 }

@@ -1,0 +1,36 @@
+import type { Request } from 'express';
+import { csrfToken } from '../authn/csrf.js';
+import { translator } from '../authn/respond.js';
+import { CONSENT_COOKIE, hasConsent } from '../i18n/language-cookie.js';
+import { languageOf } from '../i18n/setup.js';
+
+/** What every authenticator page needs besides its own content: language, translations, CSRF, consent, links. */
+export interface PageContext {
+  lang: string;
+  languages: readonly string[];
+  t: (key: string, options?: Record<string, unknown>) => string;
+  csrfToken: string;
+  /** The cookie banner shows until the user accepts; only then is the language cookie written. */
+  consent: boolean;
+  /** This page's path, for the language links and the banner's return. */
+  path: string;
+  webBase: string;
+}
+
+export const WEB_BASE = '/_authn';
+
+export function pageContext(req: Request): PageContext {
+  const r = req as Request & { language?: string; resolvedLanguage?: string; i18n?: { options?: { supportedLngs?: readonly string[] | false } } };
+  const supported = r.i18n?.options?.supportedLngs;
+  return {
+    lang: languageOf(r),
+    languages: Array.isArray(supported) ? supported.filter((l) => l !== 'cimode') : ['en'],
+    t: translator(req),
+    csrfToken: csrfToken(req),
+    consent: hasConsent(req),
+    path: req.originalUrl.split('?')[0] ?? '/',
+    webBase: WEB_BASE,
+  };
+}
+
+export { CONSENT_COOKIE };
