@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
 import session, { type Store as SessionStore } from 'express-session';
 import type { AppConfig, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
@@ -72,6 +73,9 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     configDir: config.source.dir,
     now,
     production: env.NODE_ENV === 'production',
+    warn: (message) => log.warn(message),
+    languages: config.i18n.languages,
+    ...(config.overlay_dir ? { messagesDir: join(config.overlay_dir, 'locales') } : {}),
     reportError: (error, where) => log.error(`pipe ${where.pipe}, valve ${where.valve}: ${where.reason}: ${error instanceof Error ? error.message : String(error)}`),
   });
   const appName = typeof config.globals.app_name === 'string' ? config.globals.app_name : undefined;

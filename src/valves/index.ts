@@ -11,6 +11,10 @@ import { otpValidate, otpValidateSchema } from './otp-validate.js';
 import { outbox, outboxSchema } from './outbox.js';
 import { phoneNormalize, phoneNormalizeSchema } from './phone-normalize.js';
 import { userFileCheck, userFileCheckSchema } from './user-file-check.js';
+import { smsSend, smsSendSchema } from './sms-send.js';
+import { voiceCall, voiceCallSchema } from './voice-call.js';
+import { emailSend, emailSendSchema } from './email-send.js';
+import { totpValidate, totpValidateSchema } from './totp-validate.js';
 
 export const BUILTIN_VALVES = [
   'PhoneNormalize',
@@ -21,6 +25,10 @@ export const BUILTIN_VALVES = [
   'FlowFail',
   'ExportsPut',
   'UserFileCheck',
+  'SmsSend',
+  'VoiceCall',
+  'EmailSend',
+  'TotpValidate',
 ] as const;
 
 export function registerBuiltinValves(): void {
@@ -32,6 +40,10 @@ export function registerBuiltinValves(): void {
   registerValve('FlowFail', flowFail, { configSchema: flowFailSchema });
   registerValve('ExportsPut', exportsPut, { configSchema: exportsPutSchema });
   registerValve('UserFileCheck', userFileCheck, { configSchema: userFileCheckSchema });
+  registerValve('SmsSend', smsSend, { configSchema: smsSendSchema });
+  registerValve('VoiceCall', voiceCall, { configSchema: voiceCallSchema });
+  registerValve('EmailSend', emailSend, { configSchema: emailSendSchema });
+  registerValve('TotpValidate', totpValidate, { configSchema: totpValidateSchema });
 }
 
 registerBuiltinValves();
