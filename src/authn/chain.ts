@@ -109,6 +109,9 @@ export function planChains(config: AppConfig): Chains {
         async cancel(req) {
           return leaf.required ? leaf.locations.cancel : advance(req, root, leaf, {});
         },
+        // Once the whole chain is done (the user is logged in), its steps do not run again in this session:
+        // a reload of the OTP step after login must not send another code.
+        finished: (req) => (authnState(req).completed.includes(root.id) ? root.locations.success : null),
       };
     },
     routers() {

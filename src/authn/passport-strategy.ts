@@ -14,11 +14,11 @@ export interface AuthnUser {
   [key: string]: unknown;
 }
 
-/** The user a finished flow stands for: its exports, without the report (kept in the session, not the user). */
+/** The user a finished flow stands for: its exports, without the reports (kept in the session, not the user). */
 export function userFromSession(state: AuthnState | undefined): AuthnUser | null {
   const username = state?.exports.username;
   if (!state || typeof username !== 'string' || !username) return null;
-  const { otp_report: _report, ...rest } = state.exports;
+  const { otp_report: _report, otp_reports: _reports, ...rest } = state.exports;
   return { ...rest, username };
 }
 

@@ -76,6 +76,8 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
   };
 
   router.get('/', (req, res) => {
+    const done = step.finished?.(req);
+    if (done) return res.redirect(303, done);
     const token = csrfToken(req);
     if (req.accepts(['html', 'json']) === 'json') return res.json({ status: 'PENDING', csrf_token: token });
     return page(req, res, 200);

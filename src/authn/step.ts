@@ -19,6 +19,8 @@ export interface StepHooks {
   complete(req: Request, exports: Record<string, unknown>): Promise<string>;
   /** The user cancelled the step; returns where the browser goes (an optional step of a chain moves on). */
   cancel?(req: Request): Promise<string>;
+  /** Where to send a browser that comes back to a step of a login this session already finished; null: run it. */
+  finished?(req: Request): string | null;
 }
 
 export function resolveLocations(own: Locations, parent?: ResolvedLocations): ResolvedLocations {

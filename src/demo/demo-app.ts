@@ -36,6 +36,12 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.use(authn.session);
   app.use(pp.initialize());
   app.use(pp.session());
+  // Phone verification is for a signed-in user only: the password step alone does not reach it.
+  app.use('/authn/phone', (req, res, next) => {
+    if (req.user) return next();
+    if (req.accepts(['html', 'json']) === 'json') return void res.status(401).json({ status: 'ERROR', error: { code: 'NOT_IN_FLOW', message: req.t('errors.NOT_IN_FLOW') } });
+    return res.redirect(302, '/authn/login');
+  });
   app.use(authn.router);
 
   app.get('/', (req, res) => {
@@ -45,7 +51,9 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
     const user = req.user as AuthnUser | undefined;
     if (!user) return res.redirect(302, '/authn/login');
     const exports = req.session.authn?.exports ?? {};
-    const reports = [{ label: req.t('demo.report'), report: exports.otp_report }];
+    const byStep = (exports.otp_reports ?? {}) as Record<string, unknown>;
+    const reports = [{ label: req.t('demo.report'), report: byStep.otp ?? exports.otp_report }];
+    if (byStep.phone) reports.push({ label: req.t('demo.phone_report'), report: byStep.phone });
     return res.type('html').send(renderAccountPage(pageContext(req), user, reports));
   });
   const logout: express.RequestHandler = (req, res, next) => {

@@ -19,6 +19,7 @@ export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { 
   const body = `<h1>${escapeHtml(t('demo.account'))}</h1>
 <table id="user">${rows}</table>
 ${sections}
+<p><a href="/authn/phone">${escapeHtml(t('demo.verify_phone'))}</a></p>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${escapeHtml(ctx.csrfToken)}"><button type="submit" class="secondary">${escapeHtml(t('demo.logout'))}</button></form>`;
   return renderShell(ctx, { title: t('demo.account'), body });
 }

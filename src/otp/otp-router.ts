@@ -59,7 +59,12 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
   };
 
   const finishReport = (r: OtpRequest, tx: TransactionRecord): void => {
-    r.exports.otp_report = buildReport(tx, policy, services.now());
+    // `otp_report` is the latest (SPEC section 5); `otp_reports` keeps each authenticator's, for a page that
+    // shows several (the demo's login MFA and phone verification).
+    const report = buildReport(tx, policy, services.now());
+    r.exports.otp_report = report;
+    const all = (r.exports.otp_reports ?? {}) as Record<string, unknown>;
+    r.exports.otp_reports = { ...all, [id]: report };
   };
 
   async function handle(req: Request, body: OtpRequestBody): Promise<Answer> {
@@ -98,7 +103,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
         const result = await enterCode(ctx, r, body.data.otp);
         if (result.ok) {
           finishReport(r, result.tx);
-          const location = await step.complete(req, { otp_report: r.exports.otp_report });
+          const location = await step.complete(req, { otp_report: r.exports.otp_report, otp_reports: r.exports.otp_reports });
           return { kind: 'json', status: 200, body: { status: 'COMPLETED', location } };
         }
         if (result.error.code === 'MAX_ATTEMPTS' && result.error.details.aborted) {
@@ -119,6 +124,8 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     const wantsJson = req.accepts(['html', 'json']) === 'json';
     const token = csrfToken(req);
     try {
+      const done = step.finished?.(req);
+      if (done) return res.redirect(303, done);
       const r = requestFor(req);
       const tx = await open(r);
       const state = viewState(tx, policy, services.now());

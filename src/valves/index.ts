@@ -10,6 +10,7 @@ import { otpGenerate, otpGenerateSchema } from './otp-generate.js';
 import { otpValidate, otpValidateSchema } from './otp-validate.js';
 import { outbox, outboxSchema } from './outbox.js';
 import { phoneNormalize, phoneNormalizeSchema } from './phone-normalize.js';
+import { phonePolicy, phonePolicySchema } from './phone-policy.js';
 import { userFileCheck, userFileCheckSchema } from './user-file-check.js';
 import { smsSend, smsSendSchema } from './sms-send.js';
 import { voiceCall, voiceCallSchema } from './voice-call.js';
@@ -18,6 +19,7 @@ import { totpValidate, totpValidateSchema } from './totp-validate.js';
 
 export const BUILTIN_VALVES = [
   'PhoneNormalize',
+  'PhonePolicy',
   'EmailNormalize',
   'OtpGenerate',
   'OtpValidate',
@@ -33,6 +35,7 @@ export const BUILTIN_VALVES = [
 
 export function registerBuiltinValves(): void {
   registerValve('PhoneNormalize', phoneNormalize, { configSchema: phoneNormalizeSchema });
+  registerValve('PhonePolicy', phonePolicy, { configSchema: phonePolicySchema });
   registerValve('EmailNormalize', emailNormalize, { configSchema: emailNormalizeSchema });
   registerValve('OtpGenerate', otpGenerate, { configSchema: otpGenerateSchema });
   registerValve('OtpValidate', otpValidate, { configSchema: otpValidateSchema });

@@ -59,6 +59,40 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
     assert.match(account.text, /&quot;channel&quot;: &quot;email&quot;/);
   });
 
+  it('/authn/phone: a signed-in user verifies a new number; its report shows on /account beside the login report', async () => {
+    const anonymous = request.agent(demo.app);
+    await anonymous.get('/authn/phone').expect(302).expect('Location', '/authn/login');
+    const afterPassword = request.agent(demo.app);
+    await password(afterPassword, 'alice', 'wonderland');
+    await afterPassword.get('/authn/phone').expect(302).expect('Location', '/authn/login');
+
+    const agent = request.agent(demo.app);
+    await password(agent, 'alice', 'wonderland');
+    const token = await tokenFor(agent, '/authn/otp');
+    await agent.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: demo.lastCode('+46701234567') } }).expect(200);
+    const phone = await agent.get('/authn/phone').set('Accept', 'application/json').expect(200);
+    assert.equal(phone.body.destination, '+46 70*** **67', 'starts from her own number');
+    const changed = await agent.post('/authn/phone').set('X-CSRF-Token', phone.body.csrf_token).send({ type: 'change_destination', data: { destination: '070-765 43 21' } }).expect(200);
+    assert.equal(changed.body.destination, '+46 70*** **21');
+    const done = await agent.post('/authn/phone').set('X-CSRF-Token', phone.body.csrf_token).send({ type: 'start', data: { otp: demo.lastCode('+46707654321') } }).expect(200);
+    assert.deepEqual(done.body, { status: 'COMPLETED', location: '/account' });
+    const account = await agent.get('/account').expect(200);
+    assert.match(account.text, /Phone verification report/);
+    assert.match(account.text, /&quot;final_destination&quot;: &quot;\+46707654321&quot;/);
+    assert.match(account.text, /&quot;phone_number_changes&quot;: 1/);
+    const login = await agent.get('/authn/otp').set('Accept', 'application/json');
+    assert.equal(login.status, 303, 'the login MFA step stays completed');
+  });
+
+  it('the login MFA step refuses a change of destination', async () => {
+    const agent = request.agent(demo.app);
+    await password(agent, 'bob', 'builder');
+    const token = await tokenFor(agent, '/authn/otp');
+    const res = await agent.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'change_destination', data: { destination: '+46 70 765 43 21' } });
+    assert.equal(res.status, 409);
+    assert.equal(res.body.error.code, 'MAX_CHANGES');
+  });
+
   it('the CSRF token changes at login: the old one is refused afterwards', async () => {
     const agent = request.agent(demo.app);
     await password(agent, 'bob', 'builder');

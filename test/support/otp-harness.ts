@@ -54,6 +54,10 @@ export async function otpHarness(otpConfig: Record<string, unknown> = {}, option
         destination: { source: '${exports.mobile}' }, success_location: '/account', failure_location: '/failed', cancel_location: '/cancelled', ...otpConfig },
     }],
     ...extra,
+    // Pipes a test brings deliver to this harness's outbox too.
+    ...(Array.isArray(extra.pipes) ? { pipes: (extra.pipes as { id: string; valves: { name: string; config?: object }[] }[]).map((p) => ({
+      ...p, valves: p.valves.map((v) => (v.name === 'Outbox' ? { ...v, config: { ...v.config, file: outbox, print: false } } : v)),
+    })) } : {}),
   });
   const env = { ...process.env, OUTBOX_FILE: '', OTP_SECRET: 'test-otp-secret', SESSION_SECRET: 'test-session-secret' };
   const config = loadConfig(file, env);

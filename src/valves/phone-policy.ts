@@ -1,0 +1,59 @@
+/**
+ * PhonePolicy: refuses destinations that policy does not send codes to, before anything is generated or sent:
+ * line types (premium-rate numbers are the classic SMS-pumping target) and countries. A refusal fails the flow
+ * with SUPPRESSED SENDING CODE (DESTINATION_NOT_ALLOWED). Runs after PhoneNormalize, which sets the country and
+ * the line type; an e-mail destination passes untouched.
+ */
+import type { ValveFactory } from '../pipes/types.js';
+import { FlowReason, failFlow } from '../pipes/reasons.js';
+
+export const LINE_TYPE_WORDS = ['mobile', 'landline', 'voip', 'toll_free', 'premium_rate', 'shared_cost', 'personal_number', 'pager', 'uan', 'voicemail', 'unknown'] as const;
+
+export interface PhonePolicyConfig {
+  do_not_send_to_types?: string[];
+  whitelist?: string[];
+  blacklist?: string[];
+}
+
+const countryList = { type: 'array', items: { type: 'string', pattern: '^[A-Z]{2}$' }, uniqueItems: true };
+
+export const phonePolicySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    do_not_send_to_types: { type: 'array', items: { enum: [...LINE_TYPE_WORDS] }, uniqueItems: true, description: 'Line types refused.' },
+    whitelist: { ...countryList, description: 'When set, only these countries (ISO 3166-1 alpha-2) are sent to.' },
+    blacklist: { ...countryList, description: 'Countries never sent to.' },
+  },
+};
+
+/**
+ * libphonenumber cannot tell a mobile from a landline in some numbering plans (the US, say): it answers
+ * FIXED_LINE_OR_MOBILE. Such a number is refused only when both `mobile` and `landline` are refused, since it
+ * may be either and refusing it for one of them would refuse every number of those countries.
+ */
+function refusedType(lineType: string | undefined, refused: ReadonlySet<string>): boolean {
+  const type = lineType ?? 'unknown';
+  if (type === 'fixed_line_or_mobile') return refused.has('mobile') && refused.has('landline');
+  return refused.has(type);
+}
+
+export const phonePolicy: ValveFactory<PhonePolicyConfig> = (config) => {
+  const refusedTypes = new Set(config.do_not_send_to_types ?? []);
+  const whitelist = config.whitelist ? new Set(config.whitelist) : null;
+  const blacklist = new Set(config.blacklist ?? []);
+  return {
+    run(ctx) {
+      const d = ctx.state.destination;
+      if (!d) return failFlow(FlowReason.VALVE_ERROR, 'PhonePolicy runs after PhoneNormalize');
+      if (d.kind !== 'phone') return undefined;
+      if (refusedTypes.size > 0 && refusedType(d.line_type, refusedTypes)) {
+        return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `line type ${d.line_type ?? 'unknown'} is refused`);
+      }
+      const country = d.country ?? '';
+      if (whitelist && !whitelist.has(country)) return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `country ${country || 'unknown'} is not on the whitelist`);
+      if (blacklist.has(country)) return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `country ${country} is on the blacklist`);
+      return undefined;
+    },
+  };
+};
