@@ -1,0 +1,53 @@
+/**
+ * Errors a TransactionStore throws. Only one so far: the store cannot be reached. The HTTP layer maps it (by its
+ * `name`, see `isUnavailable` in src/authn/respond.ts) to 503 UNAVAILABLE before any other check, so nothing is
+ * accepted unchecked while the store is away (SPEC section 7: fail closed, recover by itself).
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+
+  constructor(message = 'the transaction store is unreachable', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
+  return error instanceof Error && error.name === 'StoreUnavailableError';
+}
+
+/** Redis answers that mean "not now" (loading, fail-over, cluster re-sharding), not a bug: fail closed too. */
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
+
+/** Whether `error` is a reply from the server (node-redis ErrorReply and its kin) rather than a failed connection. */
+function isReplyError(error: unknown): boolean {
+  for (let p = error as object | null; p !== null && p !== undefined; p = Object.getPrototypeOf(p) as object | null) {
+    if ((p as { constructor?: { name?: string } }).constructor?.name === 'ErrorReply') return true;
+  }
+  return false;
+}
+
+/**
+ * What a node-redis failure means for a store: an error reply (a script error: a bug) is returned as it is; a lost
+ * or refused connection, a time-out, a closed client, or a server that says "not now" is StoreUnavailableError.
+ */
+export function storeErrorFromRedis(error: unknown): Error {
+  if (isStoreUnavailable(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (isReplyError(error) && !UNAVAILABLE_REPLY.test(message)) return error as Error;
+  return new StoreUnavailableError(`Redis is unreachable: ${message}`, { cause: error });
+}
+
+/**
+ * `promise`, or StoreUnavailableError when no answer comes within `ms` (0: wait for ever). node-redis's own command
+ * timeout only covers the wait before a command is written, not a server that stops answering afterwards. A late
+ * answer is dropped; the step may still have been applied by then, which the stores tolerate: a reservation that
+ * is never settled stays counted (fail closed), and a compare-and-set write that landed is found on the next step.
+ */
+export function failAfter<T>(promise: Promise<T>, ms: number, what = 'Redis'): Promise<T> {
+  if (!(ms > 0)) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

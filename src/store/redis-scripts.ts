@@ -1,0 +1,288 @@
+/**
+ * The Lua scripts of the Redis TransactionStore and the keys they touch. Each mutating store operation is one
+ * of these scripts, run with EVALSHA (one round trip; EVAL once when the server answers NOSCRIPT).
+ *
+ * Two kinds (see the top of redis-store.ts for why):
+ * - `CAS`: the generic compare-and-set. The pure TypeScript transition decides; the script writes the new
+ *   record only when the stored one is still the one the decision was made on (its stamp `id#version`), and
+ *   answers the current record otherwise. Used by open, reserveSend, commitSend, releaseSend and cancel.
+ * - `RESERVE_ATTEMPT` and `RECORD_OUTCOME`: the two entry steps (the hot path) as Lua over the JSON record with
+ *   cjson. They mirror `reserveAttempt` and `recordOutcome` of src/otp/transaction-entry.ts line for line; those
+ *   TypeScript functions remain the specification, and test/support/store-contract.ts runs the same scenarios
+ *   against both stores and compares records and outcomes field by field.
+ *
+ * A transaction is a hash: `s` (stamp `id#version`), `f` (forget-at, epoch ms, also its PEXPIREAT), `rec` (the
+ * record as JSON), and, when the entry limits are folded in, `ew`/`ec` (the entries-per-minute window end and
+ * count). cjson encodes an empty array as `{}`: the TypeScript side repairs the array fields when decoding.
+ */
+import { createHash } from 'node:crypto';
+
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+function script(name: string, body: string): LuaScript {
+  const source = `${PRELUDE}\n${body}`;
+  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+/** Helpers every script shares; pure mirrors of transaction-view.ts (forgetAt, isCodeLive). */
+const PRELUDE = String.raw`
+local function num(x) return string.format('%.0f', x) end
+local function isnull(x) return x == nil or x == cjson.null end
+local function ceil_s(ms) local s = math.ceil(ms / 1000); if s < 1 then s = 1 end; return s end
+local function stamp(tx) return tx.id .. '#' .. num(tx.version) end
+-- The live record at now, or nil; a record past its forget-at is gone even before Redis expired it.
+local function load_tx(key, now, drop_dead)
+  local h = redis.call('HMGET', key, 's', 'f', 'rec')
+  if not h[1] or not h[3] then return nil, '' end
+  if tonumber(h[2]) <= now then
+    if drop_dead then redis.call('DEL', key) end
+    return nil, ''
+  end
+  local tx = cjson.decode(h[3])
+  if type(tx.codes) ~= 'table' then tx.codes = {} end
+  if type(tx.entry_reservations) ~= 'table' then tx.entry_reservations = {} end
+  return tx, h[3]
+end
+-- forgetAt of transaction-view.ts
+local function forget_at(tx, ttl)
+  if not isnull(tx.finished_at) then return tx.finished_at + ttl end
+  local last = 0
+  for _, c in ipairs(tx.codes) do if c.expires_at > last then last = c.expires_at end end
+  local at = tx.created_at + ttl
+  if last > at then at = last end
+  return at + ttl
+end
+local function save_tx(key, tx, ttl)
+  local f = forget_at(tx, ttl)
+  local rec = cjson.encode(tx)
+  redis.call('HSET', key, 's', stamp(tx), 'f', num(f), 'rec', rec)
+  redis.call('PEXPIREAT', key, num(f))
+  return rec
+end
+-- isCodeLive of transaction-view.ts
+local function is_live(tx, c, now)
+  return tx.phase == 'PENDING' and not c.killed and tx.accepted_code_id ~= c.id and now < c.expires_at
+end
+local function attempts_left(tx, max)
+  local n = max - tx.wrong_entries
+  if n < 0 then n = 0 end
+  return n
+end
+`;
+
+/** KEYS[1] tx. Answers { stamp, forget-at, record JSON } as stored (the caller judges liveness at its `now`). */
+export const READ_TX = script('read_tx', String.raw`
+return redis.call('HMGET', KEYS[1], 's', 'f', 'rec')
+`);
+
+/** KEYS[1] lockout. Answers the stored Lockout JSON or false. */
+export const READ_LOCK = script('read_lock', String.raw`
+return redis.call('GET', KEYS[1])
+`);
+
+/** KEYS[1] lockout. Answers 1 when one was there. */
+export const UNLOCK = script('unlock', String.raw`
+return redis.call('DEL', KEYS[1])
+`);
+
+export const PING = script('ping', String.raw`
+return 'PONG'
+`);
+
+/**
+ * Compare-and-set of one transaction record, optionally also checking the subject's lockout (open decides with it).
+ * KEYS[1] tx, KEYS[2] lockout (optional).
+ * ARGV[1] expected stamp ('' = no live record), ARGV[2] now, ARGV[3] new stamp ('' = write nothing),
+ * ARGV[4] new record JSON, ARGV[5] its forget-at, ARGV[6] expected lockout until ('0' = none),
+ * ARGV[7] '1' when the write creates a new record (the old hash, window counters included, is dropped).
+ * Answers { 'OK' } or { 'CONFLICT', current record JSON or '', its forget-at or '', current lockout JSON or '' }.
+ */
+export const CAS = script('cas', String.raw`
+local now = tonumber(ARGV[2])
+local h = redis.call('HMGET', KEYS[1], 's', 'f', 'rec')
+local cur, rec, f = '', '', ''
+if h[1] and h[3] and tonumber(h[2]) > now then cur = h[1]; rec = h[3]; f = h[2] end
+local lock_raw, lock_until = '', 0
+if KEYS[2] then
+  local l = redis.call('GET', KEYS[2])
+  if l then
+    local u = cjson.decode(l)['until']
+    if now < u then lock_raw = l; lock_until = u end
+  end
+end
+if cur ~= ARGV[1] or (KEYS[2] and lock_until ~= tonumber(ARGV[6])) then
+  return { 'CONFLICT', rec, f, lock_raw }
+end
+if ARGV[3] ~= '' then
+  if ARGV[7] == '1' then redis.call('DEL', KEYS[1]) end
+  redis.call('HSET', KEYS[1], 's', ARGV[3], 'f', ARGV[5], 'rec', ARGV[4])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+end
+return { 'OK' }
+`);
+
+/**
+ * reserveAttempt of transaction-entry.ts, and (with KEYS[2..3]) the checks a start makes before it (SPEC section 3's
+ * order): the lockout, entries_per_transaction_per_minute, failures_per_subject_per_hour; the failure point is taken
+ * only when the attempt is reserved (the handler's consume-then-refund, in one step).
+ * KEYS[1] tx; KEYS[2] lockout, KEYS[3] the subject's failure counter (both only for reserveEntry).
+ * ARGV[1] now, ARGV[2] max entries (allowed_otp_retry + 1), ARGV[3] ttl ms,
+ * ARGV[4] entries per minute (0 = off), ARGV[5] failures per window (0 = off), ARGV[6] failure window seconds.
+ * Answers { record JSON after the step or '' when missing, outcome JSON }.
+ */
+export const RESERVE_ATTEMPT = script('reserve_attempt', String.raw`
+local now, max, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tx, raw = load_tx(KEYS[1], now, true)
+if not tx then return { '', '' } end
+local function reply(o) return { raw, cjson.encode(o) } end
+if tx.phase == 'ABORTED' then
+  return reply({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = true, attempts_left = 0 })
+end
+local entries_limit = tonumber(ARGV[4] or '0')
+local failures_limit = tonumber(ARGV[5] or '0')
+if KEYS[2] then
+  local l = redis.call('GET', KEYS[2])
+  if l then
+    local lock = cjson.decode(l)
+    if now < lock['until'] then return reply({ ok = false, code = 'LOCKED', retry_after = ceil_s(lock['until'] - now), lock = lock }) end
+  end
+  local w = redis.call('HMGET', KEYS[1], 'ew', 'ec')
+  local w_end, w_count = tonumber(w[1] or '0'), tonumber(w[2] or '0')
+  if now >= w_end then w_end = now + 60000; w_count = 0 end
+  if entries_limit > 0 and w_count >= entries_limit then
+    return reply({ ok = false, code = 'RATE_LIMITED', limit = 'entries_per_transaction_per_minute', retry_after = ceil_s(w_end - now) })
+  end
+  if failures_limit > 0 then
+    local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if used >= failures_limit then
+      local pttl = redis.call('PTTL', KEYS[3])
+      return reply({ ok = false, code = 'RATE_LIMITED', limit = 'failures_per_subject_per_hour', retry_after = ceil_s(pttl) })
+    end
+  end
+  if entries_limit > 0 then redis.call('HSET', KEYS[1], 'ew', num(w_end), 'ec', num(w_count + 1)) end
+end
+if tx.phase ~= 'PENDING' or (tx.sends_codes and tx.codes_sent == 0) then
+  return reply({ ok = false, code = 'NO_PENDING_CODE' })
+end
+if tx.wrong_entries + #tx.entry_reservations >= max then
+  return reply({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = false, attempts_left = attempts_left(tx, max) })
+end
+local live = {}
+for _, c in ipairs(tx.codes) do
+  if is_live(tx, c, now) then live[#live + 1] = { id = c.id, hash = c.hash } end
+end
+tx.version = tx.version + 1
+local rid = tx.id .. ':a' .. num(tx.version)
+tx.entry_reservations[#tx.entry_reservations + 1] = { id = rid, at = now }
+if KEYS[3] and failures_limit > 0 then
+  local window = tonumber(ARGV[6])
+  redis.call('SET', KEYS[3], 0, 'EX', window, 'NX')
+  redis.call('INCRBY', KEYS[3], 1)
+  if redis.call('PTTL', KEYS[3]) == -1 then redis.call('EXPIRE', KEYS[3], window) end
+end
+raw = save_tx(KEYS[1], tx, ttl)
+return reply({ ok = true, reservation_id = rid, live_codes = live })
+`);
+
+/**
+ * recordOutcome of transaction-entry.ts; on the abort it sets the lockout in the same script (a later lockout
+ * already set is kept). With KEYS[3] (recordEntry) the subject's failure point is given back unless the entry
+ * was a counted wrong one (the handler's refund, in the same step).
+ * KEYS[1] tx, KEYS[2] lockout, KEYS[3] the subject's failure counter (optional).
+ * ARGV[1] reservation id, ARGV[2] matched code id ('' = none), ARGV[3] '1' when the pipe accepted (TOTP),
+ * ARGV[4] now, ARGV[5] max entries, ARGV[6] ttl ms, ARGV[7] lockout ms (0 = none).
+ * Answers { record JSON after the step or '' when missing, outcome JSON }.
+ */
+export const RECORD_OUTCOME = script('record_outcome', String.raw`
+local rid, matched_id, accepted_flag = ARGV[1], ARGV[2], ARGV[3] == '1'
+local now, max, ttl, lockout_ms = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local function refund()
+  if KEYS[3] then
+    local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if used > 0 then redis.call('DECRBY', KEYS[3], 1) end
+  end
+end
+local tx, raw = load_tx(KEYS[1], now, true)
+if not tx then refund(); return { '', '' } end
+local idx = nil
+for i, r in ipairs(tx.entry_reservations) do if r.id == rid then idx = i end end
+if not idx then refund(); return { raw, cjson.encode({ ok = false, code = 'UNKNOWN_RESERVATION' }) } end
+local phase, wrong = tx.phase, tx.wrong_entries
+local matched = nil
+if matched_id ~= '' then
+  for _, c in ipairs(tx.codes) do if c.id == matched_id and matched == nil then matched = c end end
+end
+local accepts
+if matched then accepts = is_live(tx, matched, now) else accepts = accepted_flag and not tx.sends_codes end
+table.remove(tx.entry_reservations, idx)
+tx.version = tx.version + 1
+local function done(o, counted)
+  raw = save_tx(KEYS[1], tx, ttl)
+  if not counted then refund() end
+  return { raw, cjson.encode(o) }
+end
+if phase == 'ABORTED' then
+  return done({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = true, attempts_left = 0 }, false)
+end
+if phase ~= 'PENDING' then return done({ ok = false, code = 'NO_PENDING_CODE' }, false) end
+local attempt = wrong + 1
+if accepts then
+  local code_id = cjson.null
+  if matched then code_id = matched.id end
+  tx.phase = 'COMPLETED'; tx.accepted_code_id = code_id; tx.finished_at = now; tx.completed_at = now
+  return done({ ok = true, code = 'COMPLETED', code_id = code_id, attempt = attempt, attempts_left = attempts_left({ wrong_entries = wrong }, max) }, false)
+end
+tx.wrong_entries = attempt
+if attempt >= max then
+  tx.phase = 'ABORTED'; tx.finished_at = now
+  local lockout = cjson.null
+  if lockout_ms > 0 then
+    lockout = { authenticator_id = tx.authenticator_id, subject = tx.subject, ['until'] = now + lockout_ms }
+    local l = redis.call('GET', KEYS[2])
+    local keep = false
+    if l then
+      local old = cjson.decode(l)
+      if now < old['until'] and old['until'] > lockout['until'] then keep = true end
+    end
+    if not keep then redis.call('SET', KEYS[2], cjson.encode(lockout), 'PXAT', num(lockout['until'])) end
+  end
+  return done({ ok = false, code = 'MAX_ATTEMPTS', evaluated = true, aborted = true, attempt = attempt, attempts_left = 0, lockout = lockout }, true)
+end
+local newest = tx.codes[#tx.codes]
+local code = 'INVALID_OTP'
+if newest and now >= newest.expires_at then code = 'OTP_EXPIRED' end
+return done({ ok = false, code = code, attempt = attempt, attempts_left = attempts_left(tx, max) }, true)
+`);
+
+/** Key layout (docs/deployment.md). Components are escaped so `{`, `}`, `:` and `%` in a subject cannot move the
+ * hash tag or make two keys collide. */
+export function escapeKeyPart(part: string): string {
+  return part.replace(/[%{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** The Cluster hash tag of a subject's keys: a transaction, its lockout and the subject's failure counter share a slot. */
+export function subjectTag(authenticatorId: string, subject: string): string {
+  return `{${escapeKeyPart(authenticatorId)}:${escapeKeyPart(subject)}}`;
+}
+
+export function txKey(prefix: string, authenticatorId: string, subject: string, sessionId: string): string {
+  return `${prefix}tx:${subjectTag(authenticatorId, subject)}:${escapeKeyPart(sessionId)}`;
+}
+
+export function lockKey(prefix: string, authenticatorId: string, subject: string): string {
+  return `${prefix}lock:${subjectTag(authenticatorId, subject)}`;
+}
+
+/** rate-limiter-flexible's key prefix for one limit of one authenticator (it appends `:${key}`). */
+export function limitKeyPrefix(prefix: string, authenticatorId: string, limit: string): string {
+  return `${prefix}rl:${escapeKeyPart(authenticatorId)}:${limit}`;
+}
+
+/** The subject's failure counter: the same key for RedisRateLimits and for the store's folded-in entry step. */
+export function failuresKey(prefix: string, authenticatorId: string, subject: string): string {
+  return `${limitKeyPrefix(prefix, authenticatorId, 'failures_per_subject_per_hour')}:${subjectTag(authenticatorId, subject)}`;
+}

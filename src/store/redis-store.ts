@@ -1,0 +1,509 @@
+/**
+ * The TransactionStore on Redis (node-redis 5), for several processes (SPEC section 7). Every mutating operation
+ * is ONE Lua script, run with EVALSHA: one round trip, atomic on the server.
+ *
+ * Where the rules live, and why two kinds of script (the choice of issue 10):
+ * - The hot path, `reserveAttempt` and `recordOutcome` (every `start`), runs as dedicated Lua over the JSON record
+ *   (src/store/redis-scripts.ts): the counter-level checks (phase, wrong + in flight < allowed_otp_retry + 1, the
+ *   accept compare-and-set, counting the wrong entry, the abort and its lockout) in one script each. They must be
+ *   one round trip each, and must not retry under contention (500 parallel entries on one transaction would
+ *   otherwise turn into a retry storm). The TypeScript pure functions of src/otp/transaction-entry.ts stay the
+ *   specification; the scripts mirror them, and the shared contract suite (test/support/store-contract.ts)
+ *   runs the same scenarios against this store and the memory store and compares records and outcomes.
+ * - Everything else (`open`, `reserveSend`, `commitSend`, `releaseSend`, `cancel`) keeps its rules in TypeScript
+ *   only: the store applies the pure transition to the record it last saw and writes the result with one
+ *   compare-and-set script (`CAS`: write only if the stored stamp `id#version` is still the one decided on; else
+ *   answer the current record, and the step is decided again on it). The store keeps the last record it saw per
+ *   key in a small bounded cache, so the usual step (the same process that opened the transaction sends its
+ *   code) costs one round trip; a step whose record changed elsewhere costs one more per conflict. These steps
+ *   are rare (a GET, a resend) and bounded by the send limits, so retries there are cheap, and no second copy of
+ *   the send, open and cancel rules exists.
+ * - `reserveEntry` / `recordEntry` (beyond the interface) fold a `start`'s lockout check and its two rate limits
+ *   (entries_per_transaction_per_minute, failures_per_subject_per_hour) into the same two scripts, so a `start`
+ *   costs the session load plus two round trips (SPEC section 7's budget of three). See docs/deployment.md.
+ *
+ * Keys (all under `prefix`): `tx:{authenticator:subject}:session` (a hash: stamp, forget-at, record JSON) and
+ * `lock:{authenticator:subject}` (the Lockout JSON); the hash tag puts a transaction and its subject's lockout
+ * (and failure counter) in one Cluster slot, because `recordOutcome` writes both. Each key expires with PEXPIREAT
+ * at its `forgetAt` (src/otp/transaction-view.ts) or the lockout's `until`; a record past its time is never
+ * returned even before Redis dropped it, because the scripts compare with the `now` passed in.
+ *
+ * Fail closed: while Redis is unreachable every operation throws StoreUnavailableError (the HTTP layer answers 503
+ * UNAVAILABLE), `ping` answers false, and the client reconnects by itself with backoff.
+ */
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'redis';
+import { log } from '../events/logger.js';
+import type { RateLimitConfig } from '../limits/rate-limits.js';
+import { LIMIT_WINDOWS } from '../limits/rate-limits.js';
+import { maxEntries, type OtpPolicy } from '../otp/policy.js';
+import { cancel, openTransaction } from '../otp/transaction-open.js';
+import { commitSend, releaseSend, reserveSend } from '../otp/transaction-send.js';
+import { isLocked } from '../otp/transaction-lockout.js';
+import { startAction } from '../otp/transaction-start.js';
+import { forgetAt } from '../otp/transaction-view.js';
+import type {
+  CancelOutcome,
+  CommitSendOutcome,
+  EntryVerdict,
+  Lockout,
+  RecordOutcome,
+  ReleaseSendOutcome,
+  ReserveAttemptOutcome,
+  ReserveSendOutcome,
+  SendFailure,
+  SendKind,
+  SentCode,
+  Transition,
+  TransactionRecord,
+  TxDestination,
+} from '../otp/transaction-types.js';
+import { StoreUnavailableError, failAfter, storeErrorFromRedis } from './errors.js';
+import { CAS, PING, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, failuresKey, lockKey, txKey, type LuaScript } from './redis-scripts.js';
+import type { OpenInit, OpenResult, StoreStep, TransactionStore, TxKey } from './types.js';
+
+type ScriptArgs = { keys: string[]; arguments: string[] };
+
+/**
+ * What the store needs of a node-redis 5 connection: a client (`createClient`), a Sentinel (`createSentinel`) or
+ * a Cluster (`createCluster`), already connected. Every command the store sends is EVALSHA (or EVAL after NOSCRIPT).
+ */
+export interface RedisScriptClient {
+  evalSha(sha1: string, options?: ScriptArgs): Promise<unknown>;
+  eval(script: string, options?: ScriptArgs): Promise<unknown>;
+  readonly isOpen: boolean;
+  /** Client and Sentinel have it; a Cluster does not (its isOpen is used). */
+  readonly isReady?: boolean;
+}
+
+export interface RedisStoreOptions {
+  /** Prepended to every key; default `otp:`. Give each deployment (and each test run) its own. */
+  prefix?: string;
+  /** Transaction ids; random UUIDs unless a test wants them predictable. */
+  newId?: () => string;
+  /** The time `get` uses when called without `now`. */
+  clock?: () => number;
+  /** A command with no answer after this long fails with StoreUnavailableError; default 2000, 0 = wait for ever. */
+  commandTimeoutMs?: number;
+  /** Records remembered per key so a step usually costs one round trip; default 10,000, 0 = none. */
+  cacheSize?: number;
+}
+
+export interface RedisUrlStoreOptions extends RedisStoreOptions {
+  url: string;
+  /** Time-out of one connection attempt; default 2000. */
+  connectTimeoutMs?: number;
+  /** Longest wait between two reconnection attempts; default 2000. */
+  reconnectMaxDelayMs?: number;
+  /**
+   * True: when the FIRST connection fails, `ready()` rejects and the client stops trying (start-up should fail
+   * loudly, see connectRedisStore). False (default): keep trying with backoff from the start.
+   */
+  failFast?: boolean;
+}
+
+/** An entry's rate limits, for `reserveEntry`/`recordEntry`: the authenticator's configured points (null = off). */
+export type EntryBudget = Pick<RateLimitConfig, 'entries_per_transaction_per_minute' | 'failures_per_subject_per_hour'>;
+
+/** `reserveAttempt`'s outcome, or the refusals a start checks before it (lockout, rate limits). */
+export type ReserveEntryOutcome =
+  | ReserveAttemptOutcome
+  | { readonly ok: false; readonly code: 'LOCKED'; readonly retry_after: number; readonly lock: Lockout }
+  | {
+      readonly ok: false;
+      readonly code: 'RATE_LIMITED';
+      readonly limit: 'entries_per_transaction_per_minute' | 'failures_per_subject_per_hour';
+      readonly retry_after: number;
+    };
+
+interface Seen {
+  readonly tx: TransactionRecord;
+  readonly forgetAt: number;
+}
+
+const MISSING = { tx: null, outcome: { ok: false, code: 'NOT_FOUND' } } as const;
+const ARRAY_FIELDS = ['destinations_used', 'destination_changes', 'codes', 'send_reservations', 'entry_reservations'] as const;
+const MAX_CONFLICTS = 1000;
+
+/** Parses a stored record; cjson writes an empty array as `{}`, so the array fields are repaired here. */
+export function decodeRecord(json: string): TransactionRecord {
+  const r = JSON.parse(json) as Record<string, unknown>;
+  for (const f of ARRAY_FIELDS) if (!Array.isArray(r[f])) r[f] = [];
+  return r as unknown as TransactionRecord;
+}
+
+const stampOf = (tx: TransactionRecord | null): string => (tx === null ? '' : `${tx.id}#${tx.version}`);
+
+export class RedisTransactionStore implements TransactionStore {
+  readonly prefix: string;
+  /** The connection, for sharing with RedisRateLimits and connect-redis. */
+  readonly client: RedisScriptClient;
+  private readonly timeoutMs: number;
+  private readonly owned: OwnedClient | null;
+  private readonly newId: () => string;
+  private readonly clock: () => number;
+  private readonly cacheSize: number;
+  private readonly seen = new Map<string, Seen>();
+  private closed = false;
+
+  constructor(client: RedisScriptClient, options?: RedisStoreOptions);
+  constructor(options: RedisUrlStoreOptions);
+  constructor(clientOrOptions: RedisScriptClient | RedisUrlStoreOptions, maybeOptions: RedisStoreOptions = {}) {
+    const fromUrl = 'url' in clientOrOptions && typeof clientOrOptions.url === 'string';
+    const options: RedisStoreOptions = fromUrl ? (clientOrOptions as RedisUrlStoreOptions) : maybeOptions;
+    this.prefix = options.prefix ?? 'otp:';
+    this.newId = options.newId ?? randomUUID;
+    this.clock = options.clock ?? Date.now;
+    this.cacheSize = options.cacheSize ?? 10_000;
+    this.owned = fromUrl ? new OwnedClient(clientOrOptions as RedisUrlStoreOptions) : null;
+    this.client = this.owned?.client ?? (clientOrOptions as RedisScriptClient);
+    this.timeoutMs = options.commandTimeoutMs ?? 2000;
+  }
+
+  /** Resolves once a store built from a url is connected (at once for a client passed in); see connectRedisStore. */
+  async ready(): Promise<void> {
+    if (this.owned !== null) await this.owned.connected;
+  }
+
+  async get(key: TxKey, now: number = this.clock()): Promise<TransactionRecord | null> {
+    const k = this.txKeyOf(key);
+    const [stamp, f, rec] = (await this.run(READ_TX, [k], [])) as [string | null, string | null, string | null];
+    if (stamp === null || f === null || rec === null || Number(f) <= now) return null;
+    const tx = decodeRecord(rec);
+    this.remember(k, tx, Number(f));
+    return tx;
+  }
+
+  async open(key: TxKey, init: OpenInit, policy: OtpPolicy, now: number): Promise<OpenResult> {
+    return this.decide<OpenResult>(key, now, true, (existing, lock) => {
+      const action = startAction(existing, policy, now, lock);
+      if (action.action === 'locked') {
+        if (lock === null) throw new Error('unreachable: locked without a lock');
+        return { write: null, result: { ok: false, code: 'LOCKED', retry_after: action.retry_after, lock } };
+      }
+      if (action.action !== 'start') {
+        if (existing === null) throw new Error('unreachable: nothing to show');
+        return { write: null, result: { ok: true, tx: existing, created: false, action } };
+      }
+      const tx = openTransaction(
+        { ...init, id: this.newId(), authenticator_id: key.authenticatorId, subject: key.subject, session_id: key.sessionId },
+        now,
+      );
+      return { write: tx, result: { ok: true, tx, created: true, action } };
+    }, policy);
+  }
+
+  async reserveSend(
+    key: TxKey,
+    policy: OtpPolicy,
+    now: number,
+    kind: SendKind,
+    destination?: TxDestination,
+  ): Promise<StoreStep<ReserveSendOutcome>> {
+    return this.step(key, policy, now, (tx) => reserveSend(tx, policy, now, kind, destination));
+  }
+
+  async commitSend(key: TxKey, policy: OtpPolicy, reservationId: string, code: SentCode): Promise<StoreStep<CommitSendOutcome>> {
+    return this.step(key, policy, code.sent_at, (tx) => commitSend(tx, policy, reservationId, code));
+  }
+
+  async releaseSend(
+    key: TxKey,
+    policy: OtpPolicy,
+    reservationId: string,
+    now: number,
+    failure?: SendFailure,
+  ): Promise<StoreStep<ReleaseSendOutcome>> {
+    return this.step(key, policy, now, (tx) => releaseSend(tx, reservationId, now, failure));
+  }
+
+  async cancel(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<CancelOutcome>> {
+    return this.step(key, policy, now, (tx) => cancel(tx, now));
+  }
+
+  async reserveAttempt(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<ReserveAttemptOutcome>> {
+    const k = this.txKeyOf(key);
+    const reply = await this.run(RESERVE_ATTEMPT, [k], [String(now), String(maxEntries(policy)), String(policy.ttl_seconds * 1000)]);
+    return this.settle(k, policy, reply) as StoreStep<ReserveAttemptOutcome>;
+  }
+
+  /**
+   * `reserveAttempt` with the checks a `start` makes before it, in SPEC section 3's order, in the same one round
+   * trip: the subject's lockout (LOCKED), entries_per_transaction_per_minute and failures_per_subject_per_hour
+   * (RATE_LIMITED, nothing taken); the entry point is taken whenever the limits pass, the failure point only when
+   * the attempt is reserved. Pair it with `recordEntry`, which gives the failure point back unless the entry was a
+   * counted wrong one. The failure counter is the key RedisRateLimits uses for that limit; the entry counter lives
+   * in the transaction's own hash (it is per transaction, and dies with it).
+   */
+  async reserveEntry(key: TxKey, policy: OtpPolicy, now: number, budget: EntryBudget): Promise<StoreStep<ReserveEntryOutcome>> {
+    const k = this.txKeyOf(key);
+    const reply = await this.run(
+      RESERVE_ATTEMPT,
+      [k, lockKey(this.prefix, key.authenticatorId, key.subject), failuresKey(this.prefix, key.authenticatorId, key.subject)],
+      [
+        String(now),
+        String(maxEntries(policy)),
+        String(policy.ttl_seconds * 1000),
+        String(budget.entries_per_transaction_per_minute ?? 0),
+        String(budget.failures_per_subject_per_hour ?? 0),
+        String(LIMIT_WINDOWS.failures_per_subject_per_hour),
+      ],
+    );
+    return this.settle(k, policy, reply) as StoreStep<ReserveEntryOutcome>;
+  }
+
+  async recordOutcome(
+    key: TxKey,
+    policy: OtpPolicy,
+    reservationId: string,
+    verdict: EntryVerdict,
+    now: number,
+  ): Promise<StoreStep<RecordOutcome>> {
+    return this.record(key, policy, reservationId, verdict, now, false);
+  }
+
+  /** `recordOutcome` after `reserveEntry`: also gives the subject's failure point back unless the entry counted. */
+  async recordEntry(
+    key: TxKey,
+    policy: OtpPolicy,
+    reservationId: string,
+    verdict: EntryVerdict,
+    now: number,
+    budget: EntryBudget,
+  ): Promise<StoreStep<RecordOutcome>> {
+    return this.record(key, policy, reservationId, verdict, now, budget.failures_per_subject_per_hour !== null);
+  }
+
+  async getLock(authenticatorId: string, subject: string, now: number): Promise<Lockout | null> {
+    const raw = (await this.run(READ_LOCK, [lockKey(this.prefix, authenticatorId, subject)], [])) as string | null;
+    if (raw === null) return null;
+    const lock = JSON.parse(raw) as Lockout;
+    return isLocked(lock, now) ? lock : null;
+  }
+
+  async unlock(authenticatorId: string, subject: string): Promise<boolean> {
+    return (await this.run(UNLOCK, [lockKey(this.prefix, authenticatorId, subject)], [])) === 1;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.run(PING, [], [])) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.seen.clear();
+    if (this.owned !== null) await this.owned.close();
+  }
+
+  private record(
+    key: TxKey,
+    policy: OtpPolicy,
+    reservationId: string,
+    verdict: EntryVerdict,
+    now: number,
+    refund: boolean,
+  ): Promise<StoreStep<RecordOutcome>> {
+    const k = this.txKeyOf(key);
+    const keys = [k, lockKey(this.prefix, key.authenticatorId, key.subject)];
+    if (refund) keys.push(failuresKey(this.prefix, key.authenticatorId, key.subject));
+    return this.run(RECORD_OUTCOME, keys, [
+      reservationId,
+      verdict.matchedCodeId ?? '',
+      verdict.accepted === true ? '1' : '0',
+      String(now),
+      String(maxEntries(policy)),
+      String(policy.ttl_seconds * 1000),
+      String(policy.lockout_seconds * 1000),
+    ]).then((reply) => this.settle(k, policy, reply) as StoreStep<RecordOutcome>);
+  }
+
+  /** Turns a hot-path script's answer into a StoreStep, remembering the record. */
+  private settle(k: string, policy: OtpPolicy, reply: unknown): StoreStep<unknown> {
+    const [rec, outcome] = reply as [string, string];
+    if (rec === '') {
+      this.seen.delete(k);
+      return MISSING;
+    }
+    const tx = decodeRecord(rec);
+    this.remember(k, tx, forgetAt(tx, policy));
+    const parsed = JSON.parse(outcome) as { live_codes?: unknown };
+    if ('live_codes' in parsed && !Array.isArray(parsed.live_codes)) parsed.live_codes = [];
+    return { tx, outcome: parsed };
+  }
+
+  /** A send, cancel: the pure transition decides, one compare-and-set writes. */
+  private step<O>(key: TxKey, policy: OtpPolicy, now: number, apply: (tx: TransactionRecord) => Transition<O>): Promise<StoreStep<O>> {
+    return this.decide<StoreStep<O>>(key, now, false, (tx) => {
+      if (tx === null) return { write: null, result: MISSING };
+      const next = apply(tx);
+      return { write: next.tx !== tx ? next.tx : null, result: next };
+    }, policy);
+  }
+
+  /**
+   * Optimistic: decide on the record last seen (none when unknown), then CAS. On a conflict the script answers the
+   * current record (and lockout), and the step is decided again on it. A refusal is checked the same way (a CAS that
+   * writes nothing), so no answer is ever given on a stale record.
+   */
+  private async decide<R>(
+    key: TxKey,
+    now: number,
+    withLock: boolean,
+    choose: (tx: TransactionRecord | null, lock: Lockout | null) => { write: TransactionRecord | null; result: R },
+    policy: OtpPolicy,
+  ): Promise<R> {
+    const k = this.txKeyOf(key);
+    const keys = withLock ? [k, lockKey(this.prefix, key.authenticatorId, key.subject)] : [k];
+    const held = this.seen.get(k);
+    let current: TransactionRecord | null = held !== undefined && held.forgetAt > now ? held.tx : null;
+    let lock: Lockout | null = null;
+    for (let round = 0; round < MAX_CONFLICTS; round += 1) {
+      const { write, result } = choose(current, lock);
+      const at = write === null ? 0 : forgetAt(write, policy);
+      const reply = (await this.run(CAS, keys, [
+        stampOf(current),
+        String(now),
+        write === null ? '' : stampOf(write),
+        write === null ? '' : JSON.stringify(write),
+        String(at),
+        String(lock?.until ?? 0),
+        write !== null && write.id !== current?.id ? '1' : '0',
+      ])) as string[];
+      if (reply[0] === 'OK') {
+        if (write !== null) this.remember(k, write, at);
+        else if (current !== null && held?.tx !== current) this.remember(k, current, forgetAt(current, policy));
+        else if (current === null) this.seen.delete(k);
+        return result;
+      }
+      const [, rec = '', f = '', lockRaw = ''] = reply;
+      current = rec === '' ? null : decodeRecord(rec);
+      if (current !== null) this.remember(k, current, Number(f));
+      else this.seen.delete(k);
+      lock = lockRaw === '' ? null : (JSON.parse(lockRaw) as Lockout);
+    }
+    throw new Error(`RedisTransactionStore: ${MAX_CONFLICTS} conflicting writes in a row on one transaction`);
+  }
+
+  private remember(k: string, tx: TransactionRecord, at: number): void {
+    if (this.cacheSize <= 0) return;
+    this.seen.delete(k);
+    this.seen.set(k, { tx, forgetAt: at });
+    if (this.seen.size > this.cacheSize) {
+      const oldest = this.seen.keys().next();
+      if (!oldest.done) this.seen.delete(oldest.value);
+    }
+  }
+
+  private txKeyOf(key: TxKey): string {
+    return txKey(this.prefix, key.authenticatorId, key.subject, key.sessionId);
+  }
+
+  /** One round trip: EVALSHA, or EVAL when the server lost its script cache (a restart, SCRIPT FLUSH). */
+  private async run(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    if (this.closed) throw new Error('RedisTransactionStore: closed');
+    if (!isUp(this.client)) throw new StoreUnavailableError('Redis is not connected');
+    const options = { keys, arguments: args };
+    try {
+      try {
+        return await failAfter(this.client.evalSha(script.sha1, options), this.timeoutMs);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return await failAfter(this.client.eval(script.source, options), this.timeoutMs);
+      }
+    } catch (error) {
+      throw storeErrorFromRedis(error);
+    }
+  }
+}
+
+function isUp(client: RedisScriptClient): boolean {
+  return client.isReady ?? client.isOpen;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/** `redis://user:secret@host` without the secret, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable url)';
+  }
+}
+
+/** A client the store created from a url: reconnects with backoff by itself; closed by the store. */
+class OwnedClient {
+  readonly client;
+  readonly connected: Promise<void>;
+  private everReady = false;
+  private down = false;
+
+  constructor(options: RedisUrlStoreOptions) {
+    const maxDelay = options.reconnectMaxDelayMs ?? 2000;
+    const where = redactUrl(options.url);
+    this.client = createClient({
+      url: options.url,
+      // While disconnected a command fails at once instead of waiting in a queue: fail closed, answer 503.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: options.connectTimeoutMs ?? 2000,
+        reconnectStrategy: (retries: number, cause: Error) => {
+          if (!this.everReady && options.failFast === true) return new Error(`Redis not reachable at ${where}: ${cause.message}`);
+          return Math.min(maxDelay, 50 * 2 ** Math.min(retries, 10)) + Math.floor(Math.random() * 50);
+        },
+      },
+    });
+    // Without a listener node-redis would crash the process on a lost connection; say it once per outage.
+    this.client.on('error', (error: Error) => {
+      if (this.down || !this.everReady) return;
+      this.down = true;
+      log.warn(`redis store: connection to ${where} lost (${error.message}); failing closed and reconnecting`);
+    });
+    this.client.on('ready', () => {
+      if (this.down) log.info(`redis store: reconnected to ${where}`);
+      this.everReady = true;
+      this.down = false;
+    });
+    this.connected = this.client.connect().then(() => undefined);
+    // A store built without awaiting `ready()` must not leave an unhandled rejection behind.
+    this.connected.catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (!this.client.isOpen) return;
+    try {
+      await this.client.close();
+    } catch {
+      this.client.destroy();
+    }
+  }
+}
+
+/**
+ * The store for a server's start-up: connects to `url` and fails with a clear error (naming the url, without its
+ * password) when Redis does not answer within `connectTimeoutMs` (default 2000), instead of starting a process
+ * that can only answer 503. Once connected, a lost connection is retried with backoff for as long as it takes.
+ */
+export async function connectRedisStore(
+  url: string,
+  prefix = 'otp:',
+  options: Omit<RedisUrlStoreOptions, 'url' | 'prefix' | 'failFast'> = {},
+): Promise<RedisTransactionStore> {
+  const store = new RedisTransactionStore({ ...options, url, prefix, failFast: true });
+  try {
+    await store.ready();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new StoreUnavailableError(`Redis store: cannot connect to ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+  }
+  return store;
+}
