@@ -1,13 +1,13 @@
 // The demo server behind `npm start`: loads the configuration (OTP_CONFIG, the first argument, or
 // config/default.json), refuses a bad one with exit 2 before listening, and serves the demo SSO site.
-import { ConfigError, formatProblem, loadConfig } from './config/index.js';
+import { ConfigError, formatProblem, loadConfig, type AppConfig } from './config/index.js';
 import { createDemoApp } from './demo/demo-app.js';
 import { log, startEventLog } from './events/logger.js';
 import { packagePath } from './package-root.js';
 
 async function main(): Promise<void> {
   const file = process.env.OTP_CONFIG || process.argv[2] || packagePath('config', 'default.json');
-  let config;
+  let config: AppConfig;
   try {
     config = loadConfig(file);
   } catch (error) {
@@ -15,7 +15,10 @@ async function main(): Promise<void> {
     process.stderr.write(`otp-authenticator: the configuration is not valid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     process.exit(2);
   }
-  if (process.env.REDIS_URL) log.warn('REDIS_URL is set, but the Redis store is not available in this version: using the memory store');
+  if (process.env.REDIS_URL) {
+    // The demo (not the config) switches to Redis when REDIS_URL is set; REDIS_PREFIX keeps deployments apart.
+    config = { ...config, store: { type: 'redis', url: process.env.REDIS_URL, prefix: process.env.REDIS_PREFIX || config.store.prefix } };
+  }
   const eventsFile = process.env.EVENTS_FILE || config.logging.events.file;
   const events = startEventLog({ ...config.logging.events, file: eventsFile });
   const { app, authn } = await createDemoApp(config);

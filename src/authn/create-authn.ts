@@ -1,22 +1,22 @@
 import { join } from 'node:path';
-import express, { type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import session, { type Store as SessionStore } from 'express-session';
 import type { AppConfig, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
 import { readSecrets, type Secrets } from '../config/secrets.js';
 import { log } from '../events/logger.js';
 import { createTranslations, type Translations } from '../i18n/setup.js';
-import { MemoryRateLimits } from '../limits/memory-rate-limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { buildPipes } from '../pipes/pipe.js';
 import { createOtpRouter } from '../otp/otp-router.js';
 import type { OtpServices } from '../otp/otp-services.js';
-import { MemoryTransactionStore } from '../store/memory-store.js';
 import type { TransactionStore } from '../store/types.js';
 import { rememberLanguage } from '../i18n/language-cookie.js';
 import { WEB_BASE } from '../web/page-context.js';
 import { securityHeaders } from '../web/security-headers.js';
 import { createWebRouter } from '../web/web-router.js';
 import { planChains } from './chain.js';
+import { authnErrorHandler } from './respond.js';
+import { storeBackend } from './store-backend.js';
 import { mountPath } from './mount-path.js';
 import { createAuthnStrategy } from './passport-strategy.js';
 import { createPasswordRouter } from './password-router.js';
@@ -42,6 +42,8 @@ export interface Authn {
   router: Router;
   session: RequestHandler;
   store: TransactionStore;
+  /** Mount last: answers a session-store outage (Redis away) with 503 UNAVAILABLE instead of a bare 500. */
+  errorHandler: ErrorRequestHandler;
   /** passport-custom strategy: authenticates a session that completed a chain (register it as STRATEGY_NAME). */
   strategy: ReturnType<typeof createAuthnStrategy>;
   translations: Translations;
@@ -66,7 +68,8 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const env = options.env ?? process.env;
   const secrets = readSecrets(env);
   const now = options.now ?? Date.now;
-  const store = options.store ?? new MemoryTransactionStore({ clock: now });
+  const backend = await storeBackend(config, options, now);
+  const store = backend.store;
   const translations = await createTranslations(config.i18n, config.overlay_dir);
   const pipes = buildPipes(config.pipes, {
     otpKeys: secrets.otpKeys,
@@ -99,7 +102,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       router.use(path, headers, createPasswordRouter(entry.id, passwordConfig, pipe, step, config.overlay_dir));
     } else if (entry.canonicalType === 'OTP') {
       const otpConfig = entry.config as unknown as OtpAuthenticatorConfig;
-      const limits = options.limits?.(entry.id, otpConfig) ?? new MemoryRateLimits(entry.id, otpConfig.rate_limits);
+      const limits = options.limits?.(entry.id, otpConfig) ?? backend.limits(entry.id, otpConfig);
       const services: OtpServices = { store, limits, pipes, now, overlayDir: config.overlay_dir, ...(appName ? { appName } : {}) };
       router.use(path, headers, createOtpRouter(entry.id, otpConfig, services, step));
     } else {
@@ -108,7 +111,8 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   }
   return {
     router,
-    session: createSessionMiddleware(config, secrets, options.sessionStore),
+    session: createSessionMiddleware(config, secrets, options.sessionStore ?? backend.sessionStore),
+    errorHandler: authnErrorHandler(),
     store,
     strategy: createAuthnStrategy(config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id)),
     translations,

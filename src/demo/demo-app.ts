@@ -70,5 +70,6 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
     });
   };
   app.post('/logout', express.urlencoded({ extended: false, limit: '1kb' }), logout);
+  app.use(authn.errorHandler);
   return { app, authn };
 }

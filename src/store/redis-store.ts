@@ -34,7 +34,6 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { log } from '../events/logger.js';
-import type { RateLimitConfig } from '../limits/rate-limits.js';
 import { LIMIT_WINDOWS } from '../limits/rate-limits.js';
 import { maxEntries, type OtpPolicy } from '../otp/policy.js';
 import { cancel, openTransaction } from '../otp/transaction-open.js';
@@ -60,7 +59,7 @@ import type {
 } from '../otp/transaction-types.js';
 import { StoreUnavailableError, failAfter, storeErrorFromRedis } from './errors.js';
 import { CAS, PING, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, failuresKey, lockKey, txKey, type LuaScript } from './redis-scripts.js';
-import type { OpenInit, OpenResult, StoreStep, TransactionStore, TxKey } from './types.js';
+import type { EntryBudget, OpenInit, OpenResult, ReserveEntryOutcome, StoreStep, TransactionStore, TxKey } from './types.js';
 
 type ScriptArgs = { keys: string[]; arguments: string[] };
 
@@ -101,20 +100,6 @@ export interface RedisUrlStoreOptions extends RedisStoreOptions {
    */
   failFast?: boolean;
 }
-
-/** An entry's rate limits, for `reserveEntry`/`recordEntry`: the authenticator's configured points (null = off). */
-export type EntryBudget = Pick<RateLimitConfig, 'entries_per_transaction_per_minute' | 'failures_per_subject_per_hour'>;
-
-/** `reserveAttempt`'s outcome, or the refusals a start checks before it (lockout, rate limits). */
-export type ReserveEntryOutcome =
-  | ReserveAttemptOutcome
-  | { readonly ok: false; readonly code: 'LOCKED'; readonly retry_after: number; readonly lock: Lockout }
-  | {
-      readonly ok: false;
-      readonly code: 'RATE_LIMITED';
-      readonly limit: 'entries_per_transaction_per_minute' | 'failures_per_subject_per_hour';
-      readonly retry_after: number;
-    };
 
 interface Seen {
   readonly tx: TransactionRecord;

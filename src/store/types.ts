@@ -17,6 +17,7 @@
  * - a lockout at its `until`.
  * A record past its time is never returned, even before the store has physically removed it.
  */
+import type { RateLimitConfig } from '../limits/rate-limits.js';
 import type { OtpPolicy } from '../otp/policy.js';
 import type { StartAction } from '../otp/transaction-start.js';
 import type {
@@ -73,6 +74,20 @@ export type StoreStep<O> =
   | { readonly tx: TransactionRecord; readonly outcome: O }
   | { readonly tx: null; readonly outcome: MissingTransaction };
 
+/** An entry's rate limits, for `reserveEntry`/`recordEntry`: the authenticator's configured points (null = off). */
+export type EntryBudget = Pick<RateLimitConfig, 'entries_per_transaction_per_minute' | 'failures_per_subject_per_hour'>;
+
+/** `reserveAttempt`'s outcome, or the refusals a start checks before it (lockout, rate limits). */
+export type ReserveEntryOutcome =
+  | ReserveAttemptOutcome
+  | { readonly ok: false; readonly code: 'LOCKED'; readonly retry_after: number; readonly lock: Lockout }
+  | {
+      readonly ok: false;
+      readonly code: 'RATE_LIMITED';
+      readonly limit: 'entries_per_transaction_per_minute' | 'failures_per_subject_per_hour';
+      readonly retry_after: number;
+    };
+
 export interface TransactionStore {
   /** The live record at `now` (default: the store's clock), or null. No side effects on a live record. */
   get(key: TxKey, now?: number): Promise<TransactionRecord | null>;
@@ -128,6 +143,14 @@ export interface TransactionStore {
 
   /** Lifts a lockout (the help desk's `otp-authenticator unlock`); true when one was there. */
   unlock(authenticatorId: string, subject: string): Promise<boolean>;
+
+  /**
+   * Optional, for stores where each step is a round trip (Redis): `reserveAttempt` with the checks a `start` makes
+   * before it (lockout, the entry and failure budgets) in one atomic step, and `recordOutcome` that gives the
+   * failure point back unless the entry counted as wrong. A store without them is driven step by step.
+   */
+  reserveEntry?(key: TxKey, policy: OtpPolicy, now: number, budget: EntryBudget): Promise<StoreStep<ReserveEntryOutcome>>;
+  recordEntry?(key: TxKey, policy: OtpPolicy, reservationId: string, verdict: EntryVerdict, now: number, budget: EntryBudget): Promise<StoreStep<RecordOutcome>>;
 
   /** Whether the store answers (readiness); false rather than a throw when it does not. */
   ping(): Promise<boolean>;
