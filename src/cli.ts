@@ -1,4 +1,9 @@
+import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem, loadConfig } from './config/index.js';
+import { startEventLog } from './events/logger.js';
+import { unlockSubject } from './ops/unlock.js';
+import { packagePath } from './package-root.js';
+import { connectRedisStore } from './store/redis-store.js';
 
 /**
  * The command line: `otp-authenticator check-config FILE`. Returns the exit code instead of exiting,
@@ -8,6 +13,11 @@ const USAGE = `Usage: otp-authenticator <command>
 
 Commands:
   check-config FILE   validate a configuration file; prints OK (exit 0) or every error (exit 2)
+  unlock SUBJECT      lift SUBJECT's lockout in every OTP authenticator (or --authenticator ID)
+                      --config FILE   the configuration (default: OTP_CONFIG, else config/default.json)
+                      with a Redis store (or REDIS_URL): directly in Redis (REDIS_PREFIX, else store.prefix);
+                      with the memory store: through the running server's admin route,
+                      --url URL (default http://localhost:PORT) and the token in OTP_ADMIN_TOKEN
   help                this text
 `;
 
@@ -22,6 +32,8 @@ export async function main(
   switch (command) {
     case 'check-config':
       return checkConfig(rest, out, err);
+    case 'unlock':
+      return unlock(rest, out, err);
     case 'help': case '--help': case '-h':
       out(USAGE);
       return 0;
@@ -47,4 +59,67 @@ function checkConfig(args: string[], out: Write, err: Write): number {
     for (const problem of error.problems) err(`  ${formatProblem(problem)}\n`);
     return 2;
   }
+}
+
+async function unlock(args: string[], out: Write, err: Write): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' }, authenticator: { type: 'string' }, url: { type: 'string' } } });
+  } catch (error) {
+    err(`${(error as Error).message}\nUsage: otp-authenticator unlock SUBJECT [--authenticator ID] [--config FILE] [--url URL]\n`);
+    return 2;
+  }
+  const subject = parsed.positionals[0];
+  if (!subject || parsed.positionals.length > 1) {
+    err('Usage: otp-authenticator unlock SUBJECT [--authenticator ID] [--config FILE] [--url URL]\n');
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(parsed.values.config || process.env.OTP_CONFIG || packagePath('config', 'default.json'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) err(`  ${formatProblem(problem)}\n`);
+    return 2;
+  }
+  const all = config.authenticators.filter((a) => a.canonicalType === 'OTP').map((a) => a.id);
+  const wanted = parsed.values.authenticator;
+  const ids = wanted ? all.filter((id) => id === wanted) : all;
+  if (ids.length === 0) {
+    err(`no OTP authenticator${wanted ? ` "${wanted}"` : ''} in the configuration (there are: ${all.join(', ') || 'none'})\n`);
+    return 2;
+  }
+  const redisUrl = process.env.REDIS_URL || (config.store.type === 'redis' ? config.store.url : undefined);
+  if (redisUrl) {
+    const events = startEventLog({ ...config.logging.events, console: true, file: process.env.EVENTS_FILE || config.logging.events.file });
+    const store = await connectRedisStore(redisUrl, process.env.REDIS_PREFIX || config.store.prefix);
+    try {
+      const result = await unlockSubject(store, ids, subject);
+      out(result.unlocked.length > 0 ? `unlocked ${subject} in ${result.unlocked.join(', ')}\n` : `${subject} was not locked out\n`);
+      return 0;
+    } finally {
+      await store.close();
+      await events.close();
+    }
+  }
+  const token = process.env.OTP_ADMIN_TOKEN;
+  if (!token) {
+    err('the memory store lives inside the server: set OTP_ADMIN_TOKEN (the same value the server runs with) to unlock through it\n');
+    return 2;
+  }
+  const url = `${(parsed.values.url ?? `http://localhost:${process.env.PORT || config.server.port}`).replace(/\/$/, '')}/_authn/admin/unlock`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify({ subject, ...(wanted ? { authenticator: wanted } : {}) }) });
+  } catch (error) {
+    err(`cannot reach the server at ${url}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const body = (await res.json().catch(() => ({}))) as { unlocked?: string[]; error?: { message?: string } };
+  if (!res.ok) {
+    err(`the server refused (${res.status}): ${body.error?.message ?? 'no reason given'}\n`);
+    return 1;
+  }
+  out(body.unlocked && body.unlocked.length > 0 ? `unlocked ${subject} in ${body.unlocked.join(', ')}\n` : `${subject} was not locked out\n`);
+  return 0;
 }

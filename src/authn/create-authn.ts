@@ -3,7 +3,11 @@ import express, { type ErrorRequestHandler, type RequestHandler, type Router } f
 import session, { type Store as SessionStore } from 'express-session';
 import type { AppConfig, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
 import { readSecrets, type Secrets } from '../config/secrets.js';
-import { log } from '../events/logger.js';
+import { log, warnOnce } from '../events/logger.js';
+import { createHealthRouter } from '../ops/health.js';
+import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { ProductionRefusedError, productionProblems } from '../ops/production-guards.js';
+import { createAdminRouter } from '../ops/unlock.js';
 import { createTranslations, type Translations } from '../i18n/setup.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { buildPipes } from '../pipes/pipe.js';
@@ -42,6 +46,10 @@ export interface Authn {
   router: Router;
   session: RequestHandler;
   store: TransactionStore;
+  /** `/healthz` and `/readyz`, for the host to mount where its load balancer looks. */
+  health: Router;
+  /** Prometheus metrics (server.metrics): also served at /metrics by `router`. */
+  metrics?: Metrics;
   /** Mount last: answers a session-store outage (Redis away) with 503 UNAVAILABLE instead of a bare 500. */
   errorHandler: ErrorRequestHandler;
   /** passport-custom strategy: authenticates a session that completed a chain (register it as STRATEGY_NAME). */
@@ -68,6 +76,9 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const env = options.env ?? process.env;
   const secrets = readSecrets(env);
   const now = options.now ?? Date.now;
+  const problems = productionProblems(config, secrets);
+  if (env.NODE_ENV === 'production' && problems.length > 0) throw new ProductionRefusedError(problems);
+  for (const p of problems) warnOnce(p.key, `${p.message}; refused with NODE_ENV=production`);
   const backend = await storeBackend(config, options, now);
   const store = backend.store;
   const translations = await createTranslations(config.i18n, config.overlay_dir);
@@ -90,6 +101,10 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   // Security headers on the authenticators' own paths only, so a host's other routes keep their own policy.
   const headers = securityHeaders(config);
   router.use(WEB_BASE, headers, createWebRouter(config.overlay_dir, config.server.session.secure));
+  const otpIds = config.authenticators.filter((a) => a.canonicalType === 'OTP').map((a) => a.id);
+  router.use(`${WEB_BASE}/admin`, createAdminRouter(store, otpIds, env.OTP_ADMIN_TOKEN));
+  const metrics = config.server.metrics ? createMetrics() : undefined;
+  if (metrics) router.get('/metrics', metrics.handler);
   for (const { path, router: chainRouter } of chains.routers()) router.use(path, headers, chainRouter);
   for (const entry of config.authenticators) {
     const path = mountPath(entry);
@@ -113,10 +128,15 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     router,
     session: createSessionMiddleware(config, secrets, options.sessionStore ?? backend.sessionStore),
     errorHandler: authnErrorHandler(),
+    health: createHealthRouter(store),
+    ...(metrics ? { metrics } : {}),
     store,
     strategy: createAuthnStrategy(config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id)),
     translations,
     secrets,
-    close: () => store.close(),
+    close: async () => {
+      metrics?.stop();
+      await store.close();
+    },
   };
 }

@@ -1,8 +1,6 @@
-import { warnOnce } from '../events/logger.js';
-
 /**
  * Secrets come from the environment, never from the config file. Without them the process runs on fixed
- * development values and says so once; production refuses those (see ops/production-guards).
+ * development values; ops/production-guards warns once about them, and production refuses them.
  */
 export const DEV_SESSION_SECRET = 'otp-authenticator-dev-session-secret-do-not-use-in-production';
 export const DEV_OTP_SECRET = 'otp-authenticator-dev-otp-secret-do-not-use-in-production';
@@ -23,8 +21,6 @@ function list(value: string | undefined): string[] {
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   const session = list(env.SESSION_SECRET);
   const otp = list(env.OTP_SECRET);
-  if (session.length === 0) warnOnce('dev-session-secret', 'SESSION_SECRET is not set: using a fixed development secret (refused in production)');
-  if (otp.length === 0) warnOnce('dev-otp-secret', 'OTP_SECRET is not set: using a fixed development key for code hashes (refused in production)');
   return {
     sessionSecrets: session.length > 0 ? session : [DEV_SESSION_SECRET],
     otpKeys: otp.length > 0 ? otp : [DEV_OTP_SECRET],

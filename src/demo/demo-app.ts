@@ -27,11 +27,7 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.server.trust_proxy);
-  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
-  app.get('/readyz', async (_req, res) => {
-    const ok = await authn.store.ping();
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable' });
-  });
+  app.use(authn.health);
   app.use(securityHeaders(config));
   app.use(authn.session);
   app.use(pp.initialize());

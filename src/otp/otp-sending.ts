@@ -92,7 +92,9 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
   const pipe = c.services.pipes.get(c.pipeId);
   if (!pipe) throw new Error(`pre-pipe ${c.pipeId} is not built`);
   const flow = r.flow({ transaction_id: tx.id, destination_input: input }, { beforeDelivery });
+  const started = performance.now();
   const result = await pipe.run(flow);
+  const deliveryMs = Math.round(performance.now() - started);
   const destination = flow.state.destination;
   const masked = destination ? maskDestination(destination.address) : undefined;
 
@@ -113,7 +115,7 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
       channel: destination.channel,
     });
     if (!commit.tx || !commit.outcome.ok) throw new OtpError('NO_PENDING_CODE');
-    const fields = { channel: destination.channel, destination: masked, codes_sent: commit.tx.codes_sent };
+    const fields = { channel: destination.channel, destination: masked, codes_sent: commit.tx.codes_sent, delivery_ms: deliveryMs };
     if (kind === 'first') r.emit('OTP_200002', fields);
     else if (kind === 'resend') r.emit('OTP_200005', fields);
     else r.emit('OTP_200006', { ...fields, from: commit.outcome.change ? maskDestination(commit.outcome.change.from) : undefined, to: masked });
@@ -134,6 +136,6 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
     r.emit('OTP_200011', { limit, destination: masked });
     throw new OtpError('RATE_LIMITED', { retry_after: retryAfterSeconds });
   }
-  r.emit(mapped.event, { reason: failure.reason, destination: masked, valve: failure.valve });
+  r.emit(mapped.event, { reason: failure.reason, destination: masked, valve: failure.valve, channel: destination?.channel, delivery_ms: deliveryMs });
   throw new OtpError(mapped.code);
 }

@@ -1,0 +1,30 @@
+import type { AppConfig } from '../config/types.js';
+import type { Secrets } from '../config/secrets.js';
+
+/**
+ * What production refuses (SPEC section 2): development secrets, the Outbox valve, the memory store, and session
+ * cookies that are not `secure`. With NODE_ENV=production any of them stops the process (exit 2, saying why);
+ * elsewhere each is a warning, said once.
+ */
+export interface GuardProblem {
+  key: string;
+  message: string;
+}
+
+export function productionProblems(config: AppConfig, secrets: Secrets): GuardProblem[] {
+  const out: GuardProblem[] = [];
+  if (secrets.development.session) out.push({ key: 'dev-session-secret', message: 'SESSION_SECRET is not set (the development secret is in use)' });
+  if (secrets.development.otp) out.push({ key: 'dev-otp-secret', message: 'OTP_SECRET is not set (the development key for code hashes is in use)' });
+  const outboxes = config.pipes.filter((p) => p.valves.some((v) => v.name === 'Outbox' && v.enabled !== false)).map((p) => p.id);
+  if (outboxes.length > 0) out.push({ key: 'outbox', message: `the Outbox valve (development delivery) is configured in pipe${outboxes.length > 1 ? 's' : ''} ${outboxes.join(', ')}` });
+  if (config.store.type === 'memory') out.push({ key: 'memory-store', message: 'store.type is "memory" (one process, state lost on restart); use "redis"' });
+  if (!config.server.session.secure) out.push({ key: 'insecure-cookie', message: 'server.session.secure is false: session cookies would travel over plain HTTP' });
+  return out;
+}
+
+export class ProductionRefusedError extends Error {
+  constructor(readonly problems: GuardProblem[]) {
+    super(`refusing to start with NODE_ENV=production:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`);
+    this.name = 'ProductionRefusedError';
+  }
+}

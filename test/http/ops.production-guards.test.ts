@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tempConfigDir } from '../support/temp-config.js';
+
+/**
+ * With NODE_ENV=production the demo server refuses to start (exit 2, saying why) while a development secret, the
+ * Outbox valve, the memory store or non-secure cookies are configured; outside production it warns once each.
+ * Each case breaks exactly one guard of a configuration that passes all of them.
+ */
+const ROOT = process.cwd();
+
+function productionConfig(change: (c: Record<string, any>) => void = () => {}): string {
+  const t = tempConfigDir();
+  const config: Record<string, any> = JSON.parse(readFileSync('config/default.json', 'utf8'));
+  delete config.$schema;
+  config.pipes = [
+    { id: 'demo-users', valves: [{ name: 'UserFileCheck', config: { file: path.join(ROOT, 'config/demo-users.json') } }] },
+    { id: 'otp-send', valves: [{ name: 'PhoneNormalize', config: { default_country: 'SE' } }, { name: 'OtpGenerate' }, { name: 'SmsSend', config: { url: 'http://127.0.0.1:9/sms', body: { to: '{{to}}', text: '{{text}}' } } }] },
+    { id: 'otp-validate', valves: [{ name: 'OtpValidate' }] },
+  ];
+  config.store = { type: 'redis', url: 'redis://127.0.0.1:9' };
+  config.server.session.secure = true;
+  config.logging = { events: { console: false } };
+  change(config);
+  return t.write('prod.json', config);
+}
+
+function run(configFile: string, env: Record<string, string>, ms = 15_000): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', configFile], {
+      cwd: ROOT, env: { ...process.env, OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: 's3cret-session', OTP_SECRET: 's3cret-otp', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+  });
+}
+
+describe('production guards (the demo server as a child process)', function () {
+  this.timeout(60_000);
+
+  it('a configuration that passes every guard gets past them (and then fails only on the unreachable Redis, exit 1)', async () => {
+    const r = await run(productionConfig(), { NODE_ENV: 'production' });
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /refusing to start/);
+    assert.match(r.stderr, /cannot connect to redis:\/\/127\.0\.0\.1:9/);
+  });
+
+  const cases: [string, (c: Record<string, any>) => void, Record<string, string>, RegExp][] = [
+    ['a development SESSION_SECRET', () => {}, { SESSION_SECRET: '' }, /SESSION_SECRET is not set/],
+    ['a development OTP_SECRET', () => {}, { OTP_SECRET: '' }, /OTP_SECRET is not set/],
+    ['the Outbox valve', (c) => { c.pipes[1].valves[2] = { name: 'Outbox' }; }, {}, /the Outbox valve .* otp-send/],
+    ['the memory store', (c) => { c.store = { type: 'memory' }; }, {}, /store.type is "memory"/],
+    ['session cookies that are not secure', (c) => { c.server.session.secure = false; }, {}, /server.session.secure is false/],
+  ];
+  for (const [what, change, env, message] of cases) {
+    it(`refuses ${what}: exit 2, one reason, nothing else`, async () => {
+      const r = await run(productionConfig(change), { NODE_ENV: 'production', ...env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /refusing to start with NODE_ENV=production/);
+      assert.match(r.stderr, message);
+      assert.equal((r.stderr.match(/^\s+- /gm) ?? []).length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  it('outside production the demo defaults start, warning once for each development default', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: ROOT, env: { ...process.env, NODE_ENV: 'development', OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: '', OTP_SECRET: '', EVENTS_FILE: path.join(tempConfigDir().dir, 'e.jsonl') }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { output += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { output += d; });
+    try {
+      const start = Date.now();
+      while (!/listening on/.test(output) && Date.now() - start < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      assert.match(output, /listening on/);
+      for (const warning of [/SESSION_SECRET is not set/g, /OTP_SECRET is not set/g, /the Outbox valve/g, /store.type is "memory"/g, /server.session.secure is false/g]) {
+        assert.equal((output.match(warning) ?? []).length, 1, `${warning} once`);
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
