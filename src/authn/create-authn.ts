@@ -95,6 +95,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const appName = typeof config.globals.app_name === 'string' ? config.globals.app_name : undefined;
 
   const chains = planChains(config);
+  const lastHandler = authnErrorHandler();
   const router = express.Router();
   router.use(translations.middleware);
   router.use(rememberLanguage(config.i18n.languages, config.server.session.secure));
@@ -127,7 +128,8 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   return {
     router,
     session: createSessionMiddleware(config, secrets, options.sessionStore ?? backend.sessionStore),
-    errorHandler: authnErrorHandler(),
+    // Translated even for a request that never reached the router (a session-store outage at app level).
+    errorHandler: (error, req, res, next) => translations.middleware(req, res, () => lastHandler(error, req, res, next)),
     health: createHealthRouter(store),
     ...(metrics ? { metrics } : {}),
     store,

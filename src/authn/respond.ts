@@ -17,7 +17,9 @@ export function translator(req: Request): Translate {
 const MESSAGE_KEYS: Partial<Record<OtpError['code'], string>> = { INVALID_OTP: 'otp_validation.ERROR' };
 
 export function errorMessage(req: Request, error: OtpError): string {
-  return translator(req)(MESSAGE_KEYS[error.code] ?? `errors.${error.code}`, error.messageValues);
+  // Refused unevaluated while every attempt left is held by entries still being checked: not the end, say so.
+  const busy = error.code === 'MAX_ATTEMPTS' && error.details.aborted === false;
+  return translator(req)(busy ? 'errors.MAX_ATTEMPTS_BUSY' : MESSAGE_KEYS[error.code] ?? `errors.${error.code}`, error.messageValues);
 }
 
 export function errorBody(req: Request, error: OtpError): Record<string, unknown> {
@@ -38,8 +40,8 @@ export function sendError(req: Request, res: Response, error: OtpError): void {
 /** A store or session-store outage: fail closed. Redis clients throw these when the server is away. */
 function isUnavailable(error: unknown): boolean {
   const e = error as { name?: string; code?: string } | null;
-  return !!e && (e.name === 'StoreUnavailableError' || e.name === 'ClientClosedError' || e.name === 'ConnectionTimeoutError'
-    || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.name === 'SocketClosedUnexpectedlyError');
+  return !!e && (e.name === 'StoreUnavailableError' || e.name === 'ClientClosedError' || e.name === 'ClientOfflineError'
+    || e.name === 'ConnectionTimeoutError' || e.name === 'SocketClosedUnexpectedlyError' || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET');
 }
 
 /** The last handler of an authenticator router: maps anything thrown to a safe answer. */

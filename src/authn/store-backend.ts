@@ -5,6 +5,7 @@ import { MemoryRateLimits } from '../limits/memory-rate-limits.js';
 import { RedisRateLimits } from '../limits/redis-rate-limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { MemoryTransactionStore } from '../store/memory-store.js';
+import { storeErrorFromRedis } from '../store/errors.js';
 import { connectRedisStore } from '../store/redis-store.js';
 import type { TransactionStore } from '../store/types.js';
 
@@ -28,8 +29,34 @@ export async function storeBackend(config: AppConfig, options: { store?: Transac
       store,
       limits: (id, c) => new RedisRateLimits(store.client, id, c.rate_limits, { prefix }),
       // disableTouch: an unchanged session costs no write, which keeps a `start` within its round-trip budget.
-      sessionStore: new RedisStore({ client: store.client, prefix: `${prefix}sess:`, disableTouch: true }),
+      sessionStore: failClosedSessions(new RedisStore({ client: store.client, prefix: `${prefix}sess:`, disableTouch: true })),
     };
   }
   return { store: new MemoryTransactionStore({ clock: now }), limits: (id, c) => new MemoryRateLimits(id, c.rate_limits) };
+}
+
+/**
+ * A session store whose every failure is a StoreUnavailableError, so a Redis outage seen while loading or saving
+ * the session answers 503 UNAVAILABLE like the store's own (node-redis reports an offline client with a plain Error).
+ */
+function failClosedSessions(store: RedisStore): RedisStore {
+  for (const method of ['get', 'set', 'destroy', 'touch'] as const) {
+    const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
+    (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const callback = typeof last === 'function' ? (last as (err?: unknown, data?: unknown) => void) : undefined;
+      const passed = callback ? args.slice(0, -1) : args;
+      const done = original(...passed).then(
+        (data) => { callback?.(undefined, data); return data; },
+        (error: unknown) => {
+          const mapped = storeErrorFromRedis(error);
+          if (callback) callback(mapped);
+          else throw mapped;
+          return undefined;
+        },
+      );
+      return done;
+    };
+  }
+  return store;
 }

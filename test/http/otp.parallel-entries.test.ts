@@ -15,8 +15,10 @@ describe('OTP API: parallel entries on one transaction (SPEC 3 and 7)', function
     for (const res of answers) {
       assert.ok(res.status === 200 || (res.status === 429 && answerKind(res) === 'RATE_LIMITED'), `${res.status} ${res.text}`);
       if (answerKind(res) === 'MAX_ATTEMPTS') {
-        assert.equal(res.body.aborted, true);
-        assert.equal(res.body.attempts_left, 0);
+        // SPEC 3: every other entry answers MAX_ATTEMPTS unevaluated: after the abort (aborted, 0 left), or while
+        // every remaining attempt is held by entries still being checked (not aborted, attempts still counted).
+        if (res.body.aborted) assert.equal(res.body.attempts_left, 0);
+        else assert.ok(res.body.attempts_left > 0, res.text);
       }
     }
     const failed = eventsOf(h(), 'WEB_100020');
