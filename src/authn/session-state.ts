@@ -33,3 +33,12 @@ export function authnState(req: Request): AuthnState {
 export function peekAuthnState(req: Request): AuthnState | undefined {
   return req.session?.authn;
 }
+
+/**
+ * What pipes see as `session`: a plain copy of the session's own data, without the cookie settings and the CSRF
+ * token (a valve has no use for them, and a copy cannot change the session behind the authenticator's back).
+ */
+export function sessionView(req: Request): Record<string, unknown> {
+  const { cookie: _cookie, csrfToken: _csrf, ...rest } = (req.session ?? {}) as unknown as Record<string, unknown>;
+  return structuredClone(rest);
+}

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
 import { emitEvent } from '../events/bus.js';
 import type { EventFields, EventId } from '../events/catalogue.js';
-import { authnState } from '../authn/session-state.js';
+import { authnState, sessionView } from '../authn/session-state.js';
 import { languageOf } from '../i18n/setup.js';
 import { expandString } from '../pipes/expand.js';
 import { createFlowContext } from '../pipes/flow-context.js';
@@ -28,7 +28,7 @@ export interface OtpRequest {
 function scopeOf(req: Request, exports: Record<string, unknown>) {
   return {
     exports,
-    session: {},
+    session: sessionView(req),
     request: { ip: req.ip ?? '', method: req.method, path: req.path, host: req.hostname, protocol: req.protocol, language: requestLanguage(req), headers: {}, query: {}, body: {} },
     state: {},
     items: [],
@@ -71,6 +71,7 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
       request: scope.request as FlowContext['request'],
       authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
       exports,
+      session: scope.session as Record<string, unknown>,
       state: flowState,
       ...(hooks ? { hooks } : {}),
     }),
