@@ -70,6 +70,8 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
   if (kind !== 'change') {
     const step = await store.reserveSend(r.key, c.policy, now, kind);
     if (!step.tx) throw new OtpError('NO_PENDING_CODE');
+    // A parallel request (a double-clicked link, a reload) already sent the first code: show it, send nothing.
+    if (!step.outcome.ok && kind === 'first' && step.outcome.code === 'ALREADY_SENT') return step.tx;
     if (!step.outcome.ok) throw reserveError(step.outcome);
     reservationId = step.outcome.reservation_id;
   }
