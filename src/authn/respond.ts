@@ -49,10 +49,13 @@ export function authnErrorHandler(): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
     if (error instanceof OtpError) return sendError(req, res, error);
-    const parserType = (error as { type?: string }).type;
-    if (typeof parserType === 'string' && parserType.startsWith('entity.')) {
-      return sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: parserType === 'entity.too.large' ? 413 : 400 }));
+    // A client's mistake seen by a parser or the router (a body too large, a charset or encoding we do not read,
+    // a broken percent-escape in the path) carries its 4xx status: answer it as BAD_REQUEST with that status.
+    const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: status === 404 ? 404 : status }));
     }
+    if (error instanceof URIError) return sendError(req, res, new OtpError('BAD_REQUEST'));
     if (isUnavailable(error)) {
       log.warn(`store unavailable: ${(error as Error).name}`);
       return sendError(req, res, new OtpError('UNAVAILABLE', { retry_after: 5 }));

@@ -33,7 +33,7 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.use(pp.initialize());
   app.use(pp.session());
   // Phone verification is for a signed-in user only: the password step alone does not reach it.
-  app.use('/authn/phone', (req, res, next) => {
+  app.use('/authn/phone', authn.translations.middleware, (req, res, next) => {
     if (req.user) return next();
     if (req.accepts(['html', 'json']) === 'json') return void res.status(401).json({ status: 'ERROR', error: { code: 'NOT_IN_FLOW', message: req.t('errors.NOT_IN_FLOW') } });
     return res.redirect(302, '/authn/login');

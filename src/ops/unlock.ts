@@ -1,5 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
+import { authnErrorHandler } from '../authn/respond.js';
 import { emitEvent } from '../events/bus.js';
 import type { TransactionStore } from '../store/types.js';
 
@@ -41,5 +42,6 @@ export function createAdminRouter(store: TransactionStore, otpAuthenticatorIds: 
     if (ids.length === 0) return void res.status(404).json({ status: 'ERROR', error: { code: 'NOT_FOUND', message: 'no such OTP authenticator' } });
     res.json({ status: 'OK', ...(await unlockSubject(store, ids, body.subject, req.ip ?? 'admin')) });
   });
+  router.use(authnErrorHandler());
   return router;
 }

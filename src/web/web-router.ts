@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import { csrfValid } from '../authn/csrf.js';
+import { authnErrorHandler } from '../authn/respond.js';
 import { packagePath } from '../package-root.js';
 import { CONSENT_COOKIE, cookieOptions } from '../i18n/language-cookie.js';
 import { LANGUAGE_COOKIE, languageOf } from '../i18n/setup.js';
@@ -40,5 +41,6 @@ export function createWebRouter(overlayDir: string | null, secureCookies: boolea
     if (lng) res.cookie(LANGUAGE_COOKIE, lng, cookieOptions(secureCookies));
     res.redirect(303, safeReturnPath(form.return));
   });
+  router.use(authnErrorHandler());
   return router;
 }

@@ -1,0 +1,326 @@
+/**
+ * The HTTP half of the benchmark: spawns bench/server.ts in its own process, creates bench sessions over HTTP,
+ * drives autocannon at the bare route, `start` (a wrong code) and `init`, and counts Redis round trips.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { OTP_PATH, STARTS_PER_SESSION, mobileOf } from './bench-config.js';
+
+export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(BENCH_DIR, '..');
+
+/** Measurement parameters (README "What is measured"). */
+export const HTTP_PARAMS = {
+  connections: 20,
+  pipelining: 1,
+  warmupSeconds: 2,
+  durationSeconds: 6,
+};
+
+export interface BenchSession {
+  i: number;
+  cookie: string;
+  csrf: string;
+  /** A 6-digit code that is not the session's code (read back from the outbox): every start is INVALID_OTP. */
+  wrong: string;
+}
+
+export interface RouteFigure {
+  route: 'bare' | 'start' | 'init';
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  responses: number;
+  non2xx: number;
+  errors: number;
+  /** Answers by `error.code` (or `status`) as autocannon received them. */
+  answers: Record<string, number>;
+  /** Events the server emitted during the measured window. */
+  events: Record<string, number>;
+  /** Redis commands the server sent during the measured window (null on memory). */
+  redisCommands: number | null;
+  /** Sessions a start run had to reuse because the pool ran out (its requests would not be evaluated). */
+  poolExhausted: number;
+}
+
+export interface RoundTrips {
+  /** Per sequential wrong-code start, the commands counted on the shared connection. */
+  perStart: { count: number; calls: string[] }[];
+  /** Per sequential init on a pending transaction the process has seen. */
+  perInit: { count: number; calls: string[] }[];
+}
+
+export interface StoreFigures {
+  store: 'memory' | 'redis';
+  sessionsCreated: number;
+  setupSeconds: number;
+  /** bare: the mean of the two bare runs that bracket start and init (bareBefore, bareAfter). */
+  routes: Record<'bare' | 'start' | 'init' | 'bareBefore' | 'bareAfter', RouteFigure>;
+  roundTrips: RoundTrips | null;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Server {
+  base: string;
+  port: number;
+  outbox: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startServer(store: 'memory' | 'redis', redisUrl: string, prefix: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const port = await freePort();
+  const outbox = path.join(os.tmpdir(), `otp-bench-outbox-${process.pid}-${store}-${Date.now()}.jsonl`);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'server.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_PORT: String(port), BENCH_STORE: store, BENCH_REDIS_URL: redisUrl, BENCH_PREFIX: prefix, BENCH_OUTBOX: outbox, NODE_ENV: '', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bench server did not start in 30 s: ${stderr}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('READY')) { clearTimeout(timer); resolve(); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bench server exited (${code}): ${stderr}`)); });
+  });
+  child.removeAllListeners('exit');
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    outbox,
+    child,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      const timer = setTimeout(() => { child.kill('SIGKILL'); }, 5000);
+      child.once('exit', () => { clearTimeout(timer); if (existsSync(outbox)) rmSync(outbox); resolve(); });
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+async function json<T>(res: Response): Promise<T> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** Creates sessions [from, from + n): POST /bench/exports (the earlier login step), GET /authn/otp (opens, sends). */
+export async function createSessions(server: Server, from: number, n: number, tag: string, concurrency = 32): Promise<BenchSession[]> {
+  const out: { i: number; cookie: string; csrf: string }[] = [];
+  let next = from;
+  const worker = async () => {
+    while (next < from + n) {
+      const i = next++;
+      const made = await fetch(`${server.base}/bench/exports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `${tag}${i}`, mobile: mobileOf(i) }),
+      });
+      const setCookie = made.headers.get('set-cookie');
+      await made.arrayBuffer();
+      if (!made.ok || !setCookie) throw new Error(`session ${i}: HTTP ${made.status}, no cookie`);
+      const cookie = setCookie.split(';')[0]!;
+      const page = await json<{ status?: string; csrf_token?: string; attempts_left?: number }>(
+        await fetch(`${server.base}${OTP_PATH}`, { headers: { cookie, accept: 'application/json' } }),
+      );
+      if (page.status !== 'PENDING' || typeof page.csrf_token !== 'string') throw new Error(`session ${i}: first GET answered ${JSON.stringify(page)}`);
+      out.push({ i, cookie, csrf: page.csrf_token });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const codes = new Map<string, string>();
+  for (const line of readFileSync(server.outbox, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const m = JSON.parse(line) as { to: string; text: string };
+    const code = /\b(\d{6})\b/.exec(m.text)?.[1];
+    if (code) codes.set(m.to, code);
+  }
+  return out.sort((a, b) => a.i - b.i).map((s) => {
+    const code = codes.get(mobileOf(s.i));
+    if (!code) throw new Error(`no code in the outbox for session ${s.i}`);
+    return { ...s, wrong: String((Number(code) + 1) % 1_000_000).padStart(6, '0') };
+  });
+}
+
+async function stats(server: Server): Promise<{ events: Record<string, number>; redis: { total: number; calls: string[] } | null }> {
+  return json(await fetch(`${server.base}/bench/stats`));
+}
+
+async function resetStats(server: Server): Promise<void> {
+  await (await fetch(`${server.base}/bench/reset`, { method: 'POST' })).arrayBuffer();
+}
+
+/**
+ * Sessions handed to autocannon's connections. `fresh`: each session once (a start run: a used session's
+ * attempts are spent); counts what it had to reuse. `cycle`: round robin (bare and init do not use anything up).
+ */
+class Pool {
+  private next = 0;
+  exhausted = 0;
+  constructor(private readonly sessions: BenchSession[], private readonly fresh: boolean) {}
+  take(): BenchSession {
+    if (this.next >= this.sessions.length) {
+      if (this.fresh) this.exhausted += 1;
+      this.next = 0;
+    }
+    return this.sessions[this.next++]!;
+  }
+  get used(): number { return this.next; }
+}
+
+type Answers = Record<string, number>;
+
+/**
+ * One autocannon run. Each connection cycles through STARTS_PER_SESSION request slots: slot 0 takes a session
+ * from the pool into the connection's context (autocannon resets the context when the cycle restarts), the other
+ * slots reuse it, so a connection sends exactly 20 requests per session, one at a time, and then moves on.
+ */
+async function cannon(server: Server, route: 'bare' | 'start' | 'init', pool: Pool, seconds: number, answers: Answers | null) {
+  const pathOf = route === 'bare' ? '/bench/bare' : OTP_PATH;
+  const bodyOf = (s: BenchSession) => (route === 'start' ? `{"type":"start","data":{"otp":"${s.wrong}"}}` : '{"type":"init"}');
+  type Ctx = { s?: BenchSession };
+  const requests = Array.from({ length: STARTS_PER_SESSION }, (_, k) => ({
+    method: 'POST' as const,
+    path: pathOf,
+    setupRequest: (req: autocannon.Request, context: object) => {
+      const ctx = context as Ctx;
+      if (k === 0 || ctx.s === undefined) ctx.s = pool.take();
+      const s = ctx.s;
+      return {
+        ...req,
+        method: 'POST',
+        path: pathOf,
+        headers: { 'content-type': 'application/json', accept: 'application/json', cookie: s.cookie, 'x-csrf-token': s.csrf },
+        body: bodyOf(s),
+      } as autocannon.Request;
+    },
+    onResponse: (_status: number, body: string) => {
+      if (answers === null) return;
+      const text = String(body);
+      const kind = /"code":"([A-Z_]+)"/.exec(text)?.[1] ?? /"status":"([A-Z_]+)"/.exec(text)?.[1] ?? 'OTHER';
+      answers[kind] = (answers[kind] ?? 0) + 1;
+    },
+  }));
+  return autocannon({
+    url: server.base,
+    connections: HTTP_PARAMS.connections,
+    pipelining: HTTP_PARAMS.pipelining,
+    duration: seconds,
+    timeout: 10,
+    requests,
+  });
+}
+
+export async function measureRoute(server: Server, route: 'bare' | 'start' | 'init', sessions: BenchSession[], profileFile?: string): Promise<RouteFigure> {
+  const fresh = route === 'start';
+  const pool = new Pool(sessions, fresh);
+  await cannon(server, route, pool, HTTP_PARAMS.warmupSeconds, null);
+  // The warm-up's last requests (one per connection) may still be on the server: let them finish before counting.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await resetStats(server);
+  const answers: Answers = {};
+  if (profileFile) await (await fetch(`${server.base}/bench/profile/start`, { method: 'POST' })).arrayBuffer();
+  const r = await cannon(server, route, pool, HTTP_PARAMS.durationSeconds, answers);
+  if (profileFile) await (await fetch(`${server.base}/bench/profile/stop?file=${encodeURIComponent(profileFile)}`, { method: 'POST' })).arrayBuffer();
+  // Requests still in flight when autocannon stopped finish on the server: let them, then read the counters.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const s = await stats(server);
+  return {
+    route,
+    reqPerSec: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    responses: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    answers,
+    events: s.events,
+    redisCommands: s.redis ? s.redis.total : null,
+    poolExhausted: pool.exhausted,
+  };
+}
+
+/** One request at a time: the commands each costs on the counted connection. */
+async function countRoundTrips(server: Server, sessions: BenchSession[]): Promise<RoundTrips> {
+  const perStart: RoundTrips['perStart'] = [];
+  const perInit: RoundTrips['perInit'] = [];
+  for (const s of sessions) {
+    const send = async (body: string) => {
+      await resetStats(server);
+      const res = await fetch(`${server.base}${OTP_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', cookie: s.cookie, 'x-csrf-token': s.csrf },
+        body,
+      });
+      const answer = await json<{ error?: { code?: string }; status?: string }>(res);
+      const st = await stats(server);
+      return { answer, count: st.redis?.total ?? 0, calls: st.redis?.calls ?? [] };
+    };
+    // The first start of the session warms the scripts (a fresh Redis may answer NOSCRIPT once); the second counts.
+    await send(`{"type":"start","data":{"otp":"${s.wrong}"}}`);
+    const start = await send(`{"type":"start","data":{"otp":"${s.wrong}"}}`);
+    if (start.answer.error?.code !== 'INVALID_OTP') throw new Error(`round-trip probe: start answered ${JSON.stringify(start.answer)}`);
+    perStart.push({ count: start.count, calls: start.calls });
+    const init = await send('{"type":"init"}');
+    if (init.answer.status !== 'PENDING') throw new Error(`round-trip probe: init answered ${JSON.stringify(init.answer)}`);
+    perInit.push({ count: init.count, calls: init.calls });
+  }
+  return { perStart, perInit };
+}
+
+function meanOf(a: RouteFigure, b: RouteFigure): RouteFigure {
+  return { ...a, reqPerSec: (a.reqPerSec + b.reqPerSec) / 2, p50: (a.p50 + b.p50) / 2, p99: (a.p99 + b.p99) / 2, responses: a.responses + b.responses };
+}
+
+export async function benchStore(store: 'memory' | 'redis', redisUrl: string, prefix: string, log: (line: string) => void): Promise<StoreFigures> {
+  const server = await startServer(store, redisUrl, prefix);
+  try {
+    const tag = `${store}-${Date.now()}-`;
+    const t0 = performance.now();
+    // Bare and init: a small set in round robin (nothing is used up; one session per connection and then some).
+    const base = await createSessions(server, 0, HTTP_PARAMS.connections * 5, tag);
+    log(`  ${store}: ${base.length} sessions for bare/init; measuring bare`);
+    const bareBefore = await measureRoute(server, 'bare', base);
+    // Start: fresh sessions, 20 wrong codes each. Enough for the bare route's rate over warm-up + run (start is
+    // slower than bare), plus margin; a shortfall shows as poolExhausted and fails the evaluated-check.
+    const needed = Math.ceil((bareBefore.reqPerSec * (HTTP_PARAMS.warmupSeconds + HTTP_PARAMS.durationSeconds) * 1.15) / STARTS_PER_SESSION) + 2 * HTTP_PARAMS.connections;
+    const startSessions = await createSessions(server, base.length, needed, tag);
+    const setupSeconds = (performance.now() - t0) / 1000 - HTTP_PARAMS.warmupSeconds - HTTP_PARAMS.durationSeconds;
+    log(`  ${store}: ${startSessions.length} fresh sessions for start; measuring start`);
+    const start = await measureRoute(server, 'start', startSessions);
+    log(`  ${store}: measuring init`);
+    const init = await measureRoute(server, 'init', base);
+    log(`  ${store}: measuring bare again (the reference is the mean of both bare runs)`);
+    const bareAfter = await measureRoute(server, 'bare', base);
+    const bare = meanOf(bareBefore, bareAfter);
+    let roundTrips: RoundTrips | null = null;
+    if (store === 'redis') {
+      const probe = await createSessions(server, base.length + startSessions.length, 10, tag);
+      roundTrips = await countRoundTrips(server, probe);
+    }
+    return { store, sessionsCreated: base.length + startSessions.length, setupSeconds, routes: { bare, start, init, bareBefore, bareAfter }, roundTrips };
+  } finally {
+    await server.stop();
+  }
+}

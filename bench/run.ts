@@ -1,0 +1,225 @@
+/**
+ * `npm run bench` (tsx bench/run.ts): the benchmarks of issue 12. Writes bench/RESULTS.md (overwriting it) and
+ * prints the same table. See bench/README.md for what each figure means.
+ *
+ *   npm run bench                       everything (~3 minutes)
+ *   npm run bench -- --skip-redis       memory only (no Redis needed)
+ *   npm run bench -- --growth-size N    the large store of the growth figure (default 1,000,000)
+ *   REDIS_URL=redis://127.0.0.1:6379    where Redis is (127.0.0.1 only in this setup)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from 'redis';
+import { ALLOWED_OTP_RETRY, STARTS_PER_SESSION } from './bench-config.js';
+import { BENCH_DIR, HTTP_PARAMS, ROOT, benchStore, type RouteFigure, type StoreFigures } from './http-bench.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const option = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? (argv[i + 1] ?? fallback) : fallback;
+};
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const GROWTH_SMALL = 1_000;
+const GROWTH_LARGE = Number(option('growth-size', '1000000'));
+const HEAP_N = 100_000;
+const GROWTH_ITERATIONS = 20_000;
+const started = Date.now();
+const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+
+// ---- targets --------------------------------------------------------------------------------------------------
+const TARGET = {
+  startVsBareMemory: 0.75,
+  startVsBareRedis: 0.5,
+  roundTripsPerStart: 3,
+  heapBytesPerTx: 1024,
+  growthLatencyRatio: 1.1,
+};
+
+// ---- machine ----------------------------------------------------------------------------------------------------
+function machine() {
+  let model = 'unknown';
+  try {
+    model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? model;
+  } catch { /* not Linux */ }
+  let redisVersion = 'n/a';
+  try {
+    redisVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').find((w) => w.startsWith('v='))?.slice(2) ?? 'n/a';
+  } catch { /* not installed locally */ }
+  return {
+    cores: os.cpus().length,
+    memoryGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+    cpu: model,
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    redisVersion,
+    date: new Date().toISOString(),
+    loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
+
+// ---- Redis housekeeping -------------------------------------------------------------------------------------------
+async function redisAvailable(): Promise<boolean> {
+  const c = createClient({ url: REDIS_URL, socket: { connectTimeout: 1500, reconnectStrategy: false } });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.ping();
+    await c.close();
+    return true;
+  } catch {
+    if (c.isOpen) c.destroy();
+    return false;
+  }
+}
+
+async function deletePrefix(prefix: string): Promise<number> {
+  const c = createClient({ url: REDIS_URL });
+  c.on('error', () => undefined);
+  await c.connect();
+  let deleted = 0;
+  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length > 0) deleted += await c.unlink(keys);
+  await c.close();
+  return deleted;
+}
+
+// ---- growth child ---------------------------------------------------------------------------------------------------
+interface LatencyFigure { size: number; insert_ms: number; median_us: number; p99_us: number; mean_us: number; iterations: number; evaluated_invalid_otp: number; heap_used: number; hot_1000?: { median_us: number; p99_us: number; mean_us: number } }
+interface GrowthFigures {
+  heap: { transactions: number; bytes_per_transaction: number; sample_record_json_bytes: number };
+  heap_flat_ids: { transactions: number; bytes_per_transaction: number };
+  latency: LatencyFigure[];
+}
+
+const GROWTH_ARGS = ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', path.join(BENCH_DIR, 'growth.ts')];
+
+function runGrowth(): Promise<GrowthFigures> {
+  const args = [...GROWTH_ARGS, '--heap', String(HEAP_N), '--sizes', `${GROWTH_SMALL},${GROWTH_LARGE}`, '--iterations', String(GROWTH_ITERATIONS)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`growth child exited with ${code}`));
+      const last = out.trim().split('\n').pop() ?? '';
+      try { resolve(JSON.parse(last) as GrowthFigures); } catch { reject(new Error(`growth child printed: ${out.slice(0, 500)}`)); }
+    });
+  });
+}
+
+// ---- formatting ---------------------------------------------------------------------------------------------------
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (r: number) => `${fmt(r * 100, 1)} %`;
+const verdict = (ok: boolean) => (ok ? '**PASS**' : '**FAIL**');
+
+/** Every measured start was evaluated: one WEB_100020 (INVALID_OTP, not aborted) per answer, nothing refused. */
+function evaluatedCheck(f: RouteFigure): { ok: boolean; text: string } {
+  const invalid = f.answers.INVALID_OTP ?? 0;
+  const web100020 = f.events.WEB_100020 ?? 0;
+  const others = Object.entries(f.answers).filter(([k]) => k !== 'INVALID_OTP');
+  const otherEvents = Object.entries(f.events).filter(([k]) => k !== 'WEB_100020');
+  const inFlight = web100020 - invalid;
+  const ok = invalid === f.responses && others.length === 0 && otherEvents.length === 0 && inFlight >= 0 && inFlight <= HTTP_PARAMS.connections && f.poolExhausted === 0;
+  const text = `${fmt(invalid)} of ${fmt(f.responses)} answers INVALID_OTP; ${fmt(web100020)} WEB_100020 events (${inFlight} in flight at the stop)`
+    + `${others.length ? `; other answers ${JSON.stringify(Object.fromEntries(others))}` : ''}`
+    + `${otherEvents.length ? `; other events ${JSON.stringify(Object.fromEntries(otherEvents))}` : ''}`
+    + `${f.poolExhausted ? `; session pool ran out ${f.poolExhausted}x` : ''}`;
+  return { ok, text };
+}
+
+function render(m: ReturnType<typeof machine>, stores: StoreFigures[], growth: GrowthFigures, command: string, seconds: number, skipped: string[]): string {
+  const rows: string[] = [];
+  const row = (...cells: string[]) => rows.push(`| ${cells.join(' | ')} |`);
+  const lines: string[] = [];
+  lines.push('# Benchmark results (issue 12)', '');
+  lines.push('Written by `npm run bench` (bench/run.ts), which overwrites this file; bench/README.md explains every figure.', '');
+  lines.push('| machine | |', '| --- | --- |');
+  lines.push(`| CPU | ${m.cpu} |`, `| cores | ${m.cores} |`, `| memory | ${m.memoryGiB} GiB |`, `| OS | ${m.os} |`, `| Node | ${m.node} |`, `| Redis | ${m.redisVersion} (${REDIS_URL}) |`, `| date | ${m.date} |`, `| load average | ${m.loadavg} at the start, ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (1/5/15 min; other work on the machine skews absolute figures, the ratios less) |`, `| command | \`${command}\` (took ${fmt(seconds)} s) |`);
+  lines.push(`| HTTP runs | autocannon in the parent process, the app in its own process (\`node --import tsx bench/server.ts\`); ${HTTP_PARAMS.connections} connections, pipelining ${HTTP_PARAMS.pipelining}, ${HTTP_PARAMS.warmupSeconds} s warm-up (not counted) then ${HTTP_PARAMS.durationSeconds} s measured per route; allowed_otp_retry ${ALLOWED_OTP_RETRY}, ${STARTS_PER_SESSION} wrong-code starts per session |`);
+  lines.push(`| growth runs | \`node ${GROWTH_ARGS.slice(0, 4).join(' ')} bench/growth.ts --heap ${HEAP_N} --sizes ${GROWTH_SMALL},${GROWTH_LARGE} --iterations ${GROWTH_ITERATIONS}\` |`);
+  lines.push('');
+  if (skipped.length) lines.push(`Skipped: ${skipped.join('; ')}.`, '');
+
+  row('#', 'figure', 'value', 'compared with', 'ratio', 'target', 'result');
+  row('---', '---', '---', '---', '---', '---', '---');
+  for (const s of stores) {
+    const { bare, start, init } = s.routes;
+    const sessionsLabel = s.store === 'memory' ? 'express-session MemoryStore' : 'connect-redis (disableTouch) on the shared connection';
+    const { bareBefore, bareAfter } = s.routes;
+    row(`${s.store}.bare`, `bare route POST /bench/bare (${sessionsLabel}): req/s, p50 / p99; mean of the runs before start and after init`, `${fmt(bare.reqPerSec)} req/s, ${fmt(bare.p50, 1)} / ${fmt(bare.p99, 1)} ms (before ${fmt(bareBefore.reqPerSec)}, after ${fmt(bareAfter.reqPerSec)} req/s)`, '—', '—', 'reference', '—');
+    const r = start.reqPerSec / bare.reqPerSec;
+    const target = s.store === 'memory' ? TARGET.startVsBareMemory : TARGET.startVsBareRedis;
+    const check = evaluatedCheck(start);
+    row(`${s.store}.start`, '`start` with a wrong code: req/s, p50 / p99', `${fmt(start.reqPerSec)} req/s, ${fmt(start.p50)} / ${fmt(start.p99)} ms`, `bare ${fmt(bare.reqPerSec)} req/s`, pct(r), `≥ ${pct(target)}`, verdict(r >= target && check.ok));
+    row(`${s.store}.start.evaluated`, 'every measured start really evaluated the code', check.text, '—', '—', 'all', verdict(check.ok));
+    const ri = init.reqPerSec / bare.reqPerSec;
+    row(`${s.store}.init`, '`init` on a pending transaction: req/s, p50 / p99', `${fmt(init.reqPerSec)} req/s, ${fmt(init.p50)} / ${fmt(init.p99)} ms`, `bare ${fmt(bare.reqPerSec)} req/s`, pct(ri), 'none set (reported)', '—');
+    if (s.store === 'redis') {
+      const rt = s.roundTrips!;
+      const maxStart = Math.max(...rt.perStart.map((p) => p.count));
+      const callsStart = rt.perStart[0]?.calls.join(', ') ?? '';
+      row('redis.roundtrips.start', 'Redis round trips per `start` (one request at a time, counted on the connection; session load and save included)', `${maxStart} (max of ${rt.perStart.length}: ${callsStart})`, '—', '—', `≤ ${TARGET.roundTripsPerStart}`, verdict(maxStart <= TARGET.roundTripsPerStart));
+      const underLoad = start.redisCommands! / Math.max(1, start.events.WEB_100020 ?? 0);
+      row('redis.roundtrips.start.load', 'the same under load: commands during the start run / starts evaluated', `${fmt(underLoad, 2)} (${fmt(start.redisCommands!)} / ${fmt(start.events.WEB_100020 ?? 0)})`, '—', '—', `≤ ${TARGET.roundTripsPerStart}`, verdict(underLoad <= TARGET.roundTripsPerStart + 0.01));
+      const maxInit = Math.max(...rt.perInit.map((p) => p.count));
+      row('redis.roundtrips.init', 'Redis round trips per `init` (reported)', `${maxInit} (${rt.perInit[0]?.calls.join(', ') ?? ''})`, '—', '—', 'none set', '—');
+    }
+  }
+  const h = growth.heap;
+  row('memory.heap', `heap bytes per pending transaction, memory store, ${fmt(h.transactions)} inserted (open + reserveSend + commitSend)`, `${fmt(h.bytes_per_transaction)} B`, `${fmt(TARGET.heapBytesPerTx)} B`, pct(h.bytes_per_transaction / TARGET.heapBytesPerTx), `≤ ${fmt(TARGET.heapBytesPerTx)} B`, verdict(h.bytes_per_transaction <= TARGET.heapBytesPerTx));
+  row('memory.heap.flat-ids', 'the same with the two UUIDs flattened (diagnostic, what the suggested fix would give)', `${fmt(growth.heap_flat_ids.bytes_per_transaction)} B`, `${fmt(TARGET.heapBytesPerTx)} B`, pct(growth.heap_flat_ids.bytes_per_transaction / TARGET.heapBytesPerTx), '—', '—');
+  const small = growth.latency.find((l) => l.size === GROWTH_SMALL)!;
+  const large = growth.latency.find((l) => l.size === GROWTH_LARGE)!;
+  row('memory.growth.small', `reserveAttempt + recordOutcome on the store, ${fmt(GROWTH_SMALL)} pending: median (p99, mean)`, `${fmt(small.median_us, 2)} µs (${fmt(small.p99_us, 2)}, ${fmt(small.mean_us, 2)})`, '—', '—', 'reference', '—');
+  const gr = large.median_us / small.median_us;
+  row('memory.growth.large', `the same with ${fmt(GROWTH_LARGE)} pending (inserted in ${fmt(large.insert_ms / 1000, 1)} s)`, `${fmt(large.median_us, 2)} µs (${fmt(large.p99_us, 2)}, ${fmt(large.mean_us, 2)})`, `${fmt(small.median_us, 2)} µs`, pct(gr), `≤ ${pct(TARGET.growthLatencyRatio)}`, verdict(gr <= TARGET.growthLatencyRatio));
+  if (large.hot_1000) {
+    row('memory.growth.large.hot', `diagnostic: ${fmt(GROWTH_LARGE)} pending, the walk confined to 1,000 of them`, `${fmt(large.hot_1000.median_us, 2)} µs (${fmt(large.hot_1000.p99_us, 2)}, ${fmt(large.hot_1000.mean_us, 2)})`, `${fmt(small.median_us, 2)} µs`, pct(large.hot_1000.median_us / small.median_us), '—', '—');
+  }
+  const memStart = stores.find((s) => s.store === 'memory')?.routes.start;
+  if (memStart) {
+    const delta = (large.median_us - small.median_us) / 1000;
+    row('memory.growth.share', 'the growth as a share of one HTTP `start` (memory p50 above)', `+${fmt(delta * 1000, 2)} µs of ${fmt(memStart.p50)} ms`, '—', `${fmt((100 * delta) / Math.max(memStart.p50, 0.001), 3)} %`, '(context)', '—');
+  }
+  lines.push(...rows, '');
+  lines.push('Ratios of req/s are start (or init) over the bare route measured in the same process, on the same sessions store, minutes apart in the same run. Latencies are autocannon\'s (ms, with 20 connections in flight, so they include queueing).', '');
+  lines.push('Causes of each FAIL, with file, line and suggested fix: bench/README.md, "Findings".', '');
+  return lines.join('\n');
+}
+
+// ---- main ---------------------------------------------------------------------------------------------------------
+const m = machine();
+log(`machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpu}, Node ${m.node}`);
+const stores: StoreFigures[] = [];
+const skipped: string[] = [];
+
+log('memory store: HTTP runs');
+stores.push(await benchStore('memory', REDIS_URL, '', log));
+
+if (flag('skip-redis')) {
+  skipped.push('Redis (--skip-redis)');
+} else if (!(await redisAvailable())) {
+  skipped.push(`Redis (not reachable at ${REDIS_URL})`);
+  log(`Redis not reachable at ${REDIS_URL}: skipped`);
+} else {
+  const prefix = `otp-bench:${process.pid}:${Date.now()}:`;
+  log(`redis store: HTTP runs (prefix ${prefix})`);
+  try {
+    stores.push(await benchStore('redis', REDIS_URL, prefix, log));
+  } finally {
+    const deleted = await deletePrefix(prefix);
+    log(`redis: deleted ${deleted} bench keys`);
+  }
+}
+
+log(`growth: heap at ${fmt(HEAP_N)}, entry step at ${fmt(GROWTH_SMALL)} and ${fmt(GROWTH_LARGE)} pending (child with --expose-gc)`);
+const growth = await runGrowth();
+
+const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+const markdown = render(m, stores, growth, command, (Date.now() - started) / 1000, skipped);
+writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), markdown);
+writeFileSync(path.join(BENCH_DIR, 'results.json'), JSON.stringify({ machine: m, params: HTTP_PARAMS, stores, growth }, null, 2));
+console.log(markdown);
+log('wrote bench/RESULTS.md and bench/results.json');

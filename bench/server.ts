@@ -1,0 +1,148 @@
+/**
+ * The app under test, in its own process (spawned by bench/run.ts with tsx): the real authenticator (createAuthn)
+ * in an Express app built like test/support/otp-harness.ts, listening on 127.0.0.1 only.
+ *
+ * env: BENCH_PORT (required), BENCH_STORE = memory | redis, BENCH_REDIS_URL (default redis://127.0.0.1:6379),
+ * BENCH_PREFIX (Redis key prefix; every key of the run lives under it), BENCH_OUTBOX (the outbox file).
+ *
+ * Routes:
+ * - POST /bench/exports  (JSON) plays the earlier login step: puts {username, mobile} into the session (creates it).
+ * - POST /bench/bare     the BARE route: the same session middleware (express-session with the same store: its
+ *                        MemoryStore, or connect-redis on the same connection), reads the session, answers a small
+ *                        JSON. What `start` and `init` are compared against.
+ * - /authn/otp           the authenticator (GET opens the transaction and sends the first code; POST start / init).
+ * - GET  /bench/stats    events seen by id, Redis commands counted since the last reset, process memory.
+ * - POST /bench/reset    resets those counters.
+ * - POST /bench/profile/start, POST /bench/profile/stop?file=... (only with BENCH_PROFILE=1): the V8 CPU profiler
+ *                        over exactly the measured window (bench/profile.ts).
+ * - BENCH_WHATIF (diagnostics for bench/whatif.ts, never set by `npm run bench`): a comma list of
+ *     i18n     the per-request i18next clone replaced by a per-language cached translator (what a fix would do),
+ *     nostack  Error.stackTraceLimit = 0 (what an OtpError costs for its stack trace).
+ * With Redis the transaction store, the rate limits and connect-redis share ONE connection wrapped in a counting
+ * proxy (bench/counting-client.ts), wired as docs/deployment.md shows.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { Session as InspectorSession } from 'node:inspector/promises';
+import path from 'node:path';
+import os from 'node:os';
+import express from 'express';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import { createAuthn, type AuthnOptions } from '../src/authn/create-authn.js';
+import { onEvent } from '../src/events/bus.js';
+import { silenceOperationalLog } from '../src/events/logger.js';
+import { RedisRateLimits } from '../src/limits/redis-rate-limits.js';
+import { RedisTransactionStore } from '../src/store/redis-store.js';
+import { benchConfig, BENCH_ENV } from './bench-config.js';
+import { countingClient, type CountingClient } from './counting-client.js';
+
+silenceOperationalLog(true);
+
+const port = Number(process.env.BENCH_PORT);
+if (!Number.isInteger(port) || port <= 0) throw new Error('BENCH_PORT is required');
+const storeType = process.env.BENCH_STORE === 'redis' ? 'redis' : 'memory';
+const outbox = process.env.BENCH_OUTBOX ?? path.join(os.tmpdir(), `otp-bench-outbox-${process.pid}.jsonl`);
+const config = benchConfig(outbox);
+
+let counting: CountingClient<object> | null = null;
+let options: AuthnOptions = {};
+let redisClient: ReturnType<typeof createClient> | null = null;
+if (storeType === 'redis') {
+  const url = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = process.env.BENCH_PREFIX ?? `otp-bench:${process.pid}:`;
+  redisClient = createClient({ url, disableOfflineQueue: true });
+  redisClient.on('error', (e: Error) => console.error(`redis: ${e.message}`));
+  await redisClient.connect();
+  const c = countingClient(redisClient);
+  counting = c as CountingClient<object>;
+  const store = new RedisTransactionStore(c.client, { prefix });
+  options = {
+    store,
+    limits: (id, otpConfig) => new RedisRateLimits(c.client, id, otpConfig.rate_limits, { prefix }),
+    // As docs/deployment.md and src/authn/store-backend.ts: disableTouch keeps an unchanged session at zero writes.
+    sessionStore: new RedisStore({ client: c.client, prefix: `${prefix}sess:`, disableTouch: true }),
+  };
+}
+
+const authn = await createAuthn(config, { env: { ...process.env, ...BENCH_ENV }, ...options });
+const whatIf = new Set((process.env.BENCH_WHATIF ?? '').split(',').filter(Boolean));
+if (whatIf.has('nostack')) Error.stackTraceLimit = 0;
+if (whatIf.has('i18n')) {
+  // i18next-http-middleware calls instance.cloneInstance() (a full i18next instance) and instance.dir() per request;
+  // here they answer a light per-request shim over getFixedT cached per language, and a memoised dir().
+  type Shim = { language?: string; resolvedLanguage?: string; on(): Shim; changeLanguage(l: string): void; t(k: string, o?: object): string; exists(k: string): boolean };
+  const inst = authn.translations.instance as unknown as Record<string, unknown> & { getFixedT(l: string): (k: string, o?: object) => string; exists(k: string, o?: object): boolean; dir(l?: string): string };
+  const fixed = new Map<string, (k: string, o?: object) => string>();
+  const tFor = (l: string) => fixed.get(l) ?? (fixed.set(l, inst.getFixedT(l)), fixed.get(l)!);
+  inst.cloneInstance = () => {
+    const shim: Shim = {
+      on: () => shim,
+      changeLanguage: (l: string) => { shim.language = l; shim.resolvedLanguage = l; },
+      t: (k, o) => tFor(shim.resolvedLanguage ?? 'en')(k, o),
+      exists: (k) => inst.exists(k, { lng: shim.resolvedLanguage }),
+    };
+    return shim;
+  };
+  const dirs = new Map<string | undefined, string>();
+  const dir = inst.dir.bind(inst);
+  inst.dir = (l?: string) => dirs.get(l) ?? (dirs.set(l, dir(l)), dirs.get(l)!);
+}
+const events = new Map<string, number>();
+onEvent((e) => events.set(e.event_id, (events.get(e.event_id) ?? 0) + 1));
+
+const app = express();
+app.disable('x-powered-by');
+app.use(authn.session);
+app.post('/bench/exports', express.json(), (req, res) => {
+  const body = req.body as Record<string, unknown>;
+  req.session.authn = { trace_id: `bench-${body.username as string}`, exports: body, completed: [], counters: {} };
+  res.json({ ok: true });
+});
+app.post('/bench/bare', (req, res) => {
+  res.json({ status: 'OK', in_flow: req.session.authn !== undefined });
+});
+app.get('/bench/stats', (_req, res) => {
+  res.json({
+    store: storeType,
+    events: Object.fromEntries(events),
+    redis: counting ? { total: counting.total(), calls: counting.calls.slice(0, 200) } : null,
+    memory: process.memoryUsage(),
+  });
+});
+app.post('/bench/reset', (_req, res) => {
+  events.clear();
+  counting?.reset();
+  res.json({ ok: true });
+});
+if (process.env.BENCH_PROFILE === '1') {
+  const inspector = new InspectorSession();
+  inspector.connect();
+  app.post('/bench/profile/start', async (_req, res) => {
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+    await inspector.post('Profiler.start');
+    res.json({ ok: true });
+  });
+  app.post('/bench/profile/stop', async (req, res) => {
+    const { profile } = await inspector.post('Profiler.stop');
+    writeFileSync(String(req.query.file), JSON.stringify(profile));
+    res.json({ ok: true });
+  });
+}
+app.use(authn.router);
+app.use(authn.errorHandler);
+
+const server = createServer({ keepAliveTimeout: 60_000 }, app);
+server.listen(port, '127.0.0.1', () => console.log(`READY ${storeType} ${port}`));
+
+const stop = () => {
+  server.close();
+  server.closeAllConnections();
+  void authn.close().then(async () => {
+    if (redisClient?.isOpen) await redisClient.close();
+    process.exit(0);
+  });
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
