@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import i18next, { type i18n as I18n, type TFunction } from 'i18next';
 import FsBackend from 'i18next-fs-backend';
-import { LanguageDetector, handle } from 'i18next-http-middleware';
+import { LanguageDetector } from 'i18next-http-middleware';
 import type { I18nConfig } from '../config/types.js';
 import { packagePath } from '../package-root.js';
 
@@ -53,7 +53,7 @@ export async function createTranslations(config: I18nConfig, overlayDir: string 
   }
   return {
     instance,
-    middleware: handle(instance) as unknown as RequestHandler,
+    middleware: languageMiddleware(instance, detector, config),
     fixed: (lng) => instance.getFixedT(lng),
   };
 }
@@ -61,4 +61,30 @@ export async function createTranslations(config: I18nConfig, overlayDir: string 
 /** The request's language as one of the configured ones (`sv`, not `sv-SE`), for pages, templates and answers. */
 export function languageOf(req: { language?: string; resolvedLanguage?: string }): string {
   return req.resolvedLanguage ?? (req.language ?? 'en').split('-')[0] ?? 'en';
+}
+
+/**
+ * The library's detection (`?lng=`, the cookie, Accept-Language, in that order) without its per-request work:
+ * i18next-http-middleware's `handle` clones the whole i18next instance for every request, which cost a fifth of
+ * a `start` (bench/README.md). The languages are fixed at start-up, so one translator per language serves all.
+ */
+function languageMiddleware(instance: I18n, detector: LanguageDetector, config: I18nConfig): RequestHandler {
+  const translators = new Map(config.languages.map((lng) => [lng, instance.getFixedT(lng)]));
+  const supported = (code: unknown): string | undefined => {
+    if (typeof code !== 'string') return undefined;
+    if (translators.has(code)) return code;
+    const base = code.split('-')[0] ?? '';
+    return translators.has(base) ? base : undefined;
+  };
+  return (req, res, next) => {
+    const detected = detector.detect(req as never, res as never, undefined as never) as string | string[] | undefined;
+    const lng = (Array.isArray(detected) ? detected.map(supported).find(Boolean) : supported(detected)) ?? config.fallback;
+    const r = req as Request & { t: TFunction; i18n: I18n; language: string; languages: string[]; resolvedLanguage: string };
+    r.t = translators.get(lng) ?? instance.getFixedT(lng);
+    r.i18n = instance;
+    r.language = lng;
+    r.resolvedLanguage = lng;
+    r.languages = [lng];
+    next();
+  };
 }

@@ -26,9 +26,14 @@ export interface OtpRequest {
 }
 
 function scopeOf(req: Request, exports: Record<string, unknown>) {
+  // The session copy is made only if an expression or a valve reads it: most requests never do.
+  let session: Record<string, unknown> | undefined;
   return {
     exports,
-    session: sessionView(req),
+    get session() {
+      session ??= sessionView(req);
+      return session;
+    },
     request: { ip: req.ip ?? '', method: req.method, path: req.path, host: req.hostname, protocol: req.protocol, language: requestLanguage(req), headers: {}, query: {}, body: {} },
     state: {},
     items: [],
@@ -66,14 +71,25 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
     exports,
     expand: (template) => asText(expandString(template, scope)),
     emit: (id, fields = {}) => void emitEvent(id, { ...base, ...fields } as EventFields),
-    flow: (flowState, hooks) => createFlowContext({
+    flow: (flowState, hooks) => lazySession(createFlowContext({
       id: state.trace_id,
       request: scope.request as FlowContext['request'],
       authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
       exports,
-      session: scope.session as Record<string, unknown>,
       state: flowState,
       ...(hooks ? { hooks } : {}),
-    }),
+    }), () => scope.session as Record<string, unknown>),
   };
+}
+
+/** A flow's `session` made on first read (a valve may still replace it). */
+function lazySession(ctx: FlowContext, make: () => Record<string, unknown>): FlowContext {
+  let value: Record<string, unknown> | undefined;
+  Object.defineProperty(ctx, 'session', {
+    enumerable: true,
+    configurable: true,
+    get: () => (value ??= make()),
+    set: (v: Record<string, unknown>) => { value = v; },
+  });
+  return ctx;
 }

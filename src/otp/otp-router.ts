@@ -22,7 +22,11 @@ import type { TransactionRecord } from './transaction-types.js';
  * The OTP authenticator's HTTP face (SPEC section 3): GET by the state table, PUT/POST by request type, JSON or
  * the no-JavaScript form. It holds no rules: the state machine decides, the store applies, this translates.
  */
-type Answer = { kind: 'json'; status: number; body: Record<string, unknown> } | { kind: 'redirect'; location: string };
+type Answer =
+  | { kind: 'json'; status: number; body: Record<string, unknown> }
+  | { kind: 'redirect'; location: string }
+  /** A refusal that is an answer (a wrong code): sent without the error path, which costs a `start` dearly. */
+  | { kind: 'error'; error: OtpError };
 
 export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks): Router {
   const policy = otpPolicyFromConfig(config);
@@ -111,7 +115,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
           if (tx) finishReport(r, tx);
           result.error.details.location = step.locations(req).failure;
         }
-        throw result.error;
+        return { kind: 'error', error: result.error };
       }
     }
   }
@@ -156,6 +160,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     const { body } = await readBody(req, res, true);
     if (kind === 'form') return postForm(req, res, body);
     const answer = await handle(req, parseOtpBody(body));
+    if (answer.kind === 'error') return sendError(req, res, answer.error);
     if (answer.kind === 'redirect') return res.redirect(303, answer.location);
     return res.status(answer.status).json(answer.body);
   };
@@ -166,6 +171,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     try {
       request = parseOtpForm(body);
       const answer = await handle(req, request);
+      if (answer.kind === 'error') throw answer.error;
       if (answer.kind === 'redirect') return res.redirect(303, answer.location);
       const location = answer.body.location;
       if (typeof location === 'string' && (answer.body.status === 'COMPLETED' || answer.body.status === 'CANCELLED')) return res.redirect(303, location);

@@ -19,7 +19,7 @@ export function locationOrigins(config: AppConfig): string[] {
 }
 
 export function securityHeaders(config: AppConfig): RequestHandler {
-  return helmet({
+  const middleware = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -36,4 +36,19 @@ export function securityHeaders(config: AppConfig): RequestHandler {
     strictTransportSecurity: config.server.session.secure,
     referrerPolicy: { policy: 'same-origin' },
   });
+  // The headers depend on the configuration only, so helmet runs once, here, and each response gets the result:
+  // a dozen middleware calls per request were a measurable share of a `start` (bench/README.md).
+  const headers = new Map<string, string | number | readonly string[]>();
+  const capture = {
+    setHeader: (name: string, value: string | number | readonly string[]) => void headers.set(name, value),
+    removeHeader: (name: string) => void headers.delete(name),
+    getHeader: (name: string) => headers.get(name),
+  };
+  middleware({ method: 'GET', headers: {} } as never, capture as never, () => undefined);
+  const fixed = [...headers];
+  return (_req, res, next) => {
+    for (const [name, value] of fixed) res.setHeader(name, value);
+    res.removeHeader('X-Powered-By');
+    next();
+  };
 }
