@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { consumeAll, type LimitRequest } from '../limits/rate-limits.js';
 import { FlowReason } from '../pipes/reasons.js';
 import type { Destination, FlowFailure } from '../pipes/types.js';
@@ -109,7 +109,7 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
     }
     const sentAt = flow.state.delivered?.at ?? c.services.now();
     const commit = await store.commitSend(r.key, c.policy, reservationId, {
-      id: randomUUID(),
+      id: newId(),
       hash: flow.state.code.hash,
       destination: toTxDestination(destination),
       sent_at: sentAt,

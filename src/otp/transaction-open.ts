@@ -3,6 +3,9 @@
  */
 import type { CancelOutcome, Transition, TransactionInit, TransactionRecord } from './transaction-types.js';
 
+/** Records are immutable, so every empty list can be the same frozen array (a store keeps many records). */
+const NONE: readonly never[] = Object.freeze([]);
+
 export function openTransaction(init: TransactionInit, now: number): TransactionRecord {
   return {
     version: 1,
@@ -16,14 +19,14 @@ export function openTransaction(init: TransactionInit, now: number): Transaction
     channel: init.channel ?? null,
     initial_destination: null,
     current_destination: null,
-    destinations_used: [],
-    destination_changes: [],
-    codes: [],
+    destinations_used: NONE,
+    destination_changes: NONE,
+    codes: NONE,
     codes_sent: 0,
     last_sent_at: null,
-    send_reservations: [],
+    send_reservations: NONE,
     wrong_entries: 0,
-    entry_reservations: [],
+    entry_reservations: NONE,
     phase: 'PENDING',
     failure_detail: null,
     accepted_code_id: null,

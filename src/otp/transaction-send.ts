@@ -86,13 +86,14 @@ export function commitSend(
   const from = tx.current_destination?.address;
   const change: DestinationChange | null = from !== undefined && from !== to ? { from, to, at: code.sent_at } : null;
   const killed_code_ids: string[] = [];
-  const codes: CodeRecord[] = tx.codes.map((c) => {
+  const earlier = tx.codes.map((c) => {
     const kill = !c.killed && (policy.resend_strategy === 'new' || (change !== null && c.destination !== to));
     if (!kill) return c;
     killed_code_ids.push(c.id);
     return { ...c, killed: true };
   });
-  codes.push({ id: code.id, hash: code.hash, destination: to, sent_at: code.sent_at, expires_at: code.expires_at, killed: false });
+  // Built at its final length: a push after map leaves spare slots that every kept record would carry.
+  const codes: CodeRecord[] = [...earlier, { id: code.id, hash: code.hash, destination: to, sent_at: code.sent_at, expires_at: code.expires_at, killed: false }];
   return {
     tx: {
       ...bump(tx),

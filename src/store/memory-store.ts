@@ -6,7 +6,7 @@
  * Expiry costs nothing per request for records nobody touches: a record read past its time is dropped on the
  * spot (lazy), and an unref'd timer sweeps only the due buckets of an ExpiryIndex, never the whole map.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../otp/ids.js';
 import type { OtpPolicy } from '../otp/policy.js';
 import { cancel, openTransaction } from '../otp/transaction-open.js';
 import { commitSend, releaseSend, reserveSend } from '../otp/transaction-send.js';
@@ -57,7 +57,7 @@ export class MemoryTransactionStore implements TransactionStore {
   constructor(options: MemoryStoreOptions = {}) {
     const interval = options.sweepIntervalMs ?? 5000;
     this.clock = options.clock ?? Date.now;
-    this.newId = options.newId ?? randomUUID;
+    this.newId = options.newId ?? newId;
     this.index = new ExpiryIndex(interval > 0 ? interval : 5000);
     this.timer = interval > 0 ? setInterval(() => this.sweep(this.clock()), interval) : null;
     // A sweep timer must never keep a process alive that has nothing else to do.
@@ -216,3 +216,4 @@ export class MemoryTransactionStore implements TransactionStore {
     if (this.closed) throw new Error('MemoryTransactionStore: closed');
   }
 }
+
