@@ -16,10 +16,30 @@ export function translator(req: Request): Translate {
 /** A wrong code keeps the original product's text key (`otp_validation.ERROR`); every other code its own. */
 const MESSAGE_KEYS: Partial<Record<OtpError['code'], string>> = { INVALID_OTP: 'otp_validation.ERROR' };
 
+/** Messages without values, per translator: a wrong code's message is the same every time, so it is made once. */
+const plainMessages = new WeakMap<Translate, Map<string, string>>();
+
 export function errorMessage(req: Request, error: OtpError): string {
   // Refused unevaluated while every attempt left is held by entries still being checked: not the end, say so.
   const busy = error.code === 'MAX_ATTEMPTS' && error.details.aborted === false;
-  return translator(req)(busy ? 'errors.MAX_ATTEMPTS_BUSY' : MESSAGE_KEYS[error.code] ?? `errors.${error.code}`, error.messageValues);
+  const key = busy ? 'errors.MAX_ATTEMPTS_BUSY' : MESSAGE_KEYS[error.code] ?? `errors.${error.code}`;
+  const t = translator(req);
+  if (Object.keys(error.messageValues).length > 0) return t(key, error.messageValues);
+  let cache = plainMessages.get(t);
+  if (!cache) plainMessages.set(t, (cache = new Map()));
+  let message = cache.get(key);
+  if (message === undefined) cache.set(key, (message = t(key)));
+  return message;
+}
+
+/**
+ * A JSON answer without Express's ETag: an API answer is never revalidated, and hashing every body was a
+ * measurable share of a `start` (bench/README.md).
+ */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
 }
 
 export function errorBody(req: Request, error: OtpError): Record<string, unknown> {
@@ -34,7 +54,7 @@ export function setRetryAfter(res: Response, seconds: unknown): void {
 
 export function sendError(req: Request, res: Response, error: OtpError): void {
   setRetryAfter(res, error.details.retry_after);
-  res.status(error.status).json(errorBody(req, error));
+  sendJson(res, error.status, errorBody(req, error));
 }
 
 /** A store or session-store outage: fail closed. Redis clients throw these when the server is away. */

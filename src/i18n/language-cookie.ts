@@ -33,6 +33,8 @@ export function cookieOptions(secure: boolean) {
 /** After consent, `?lng=xx` (a supported language) is remembered in the language cookie. */
 export function rememberLanguage(languages: readonly string[], secure: boolean): RequestHandler {
   return (req, res, next) => {
+    // Parsing the query string is work most requests need not do: look for lng= first.
+    if (!req.url.includes('lng=')) return next();
     const wanted = typeof req.query.lng === 'string' ? req.query.lng : undefined;
     if (wanted && languages.includes(wanted) && hasConsent(req) && readCookie(req, LANGUAGE_COOKIE) !== wanted) {
       res.cookie(LANGUAGE_COOKIE, wanted, cookieOptions(secure));

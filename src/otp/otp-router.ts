@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { readBody, bodyKind } from '../authn/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../authn/csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, sendError, setRetryAfter } from '../authn/respond.js';
+import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../authn/respond.js';
 import type { StepHooks } from '../authn/step.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
 import { OtpError } from '../errors.js';
@@ -162,7 +162,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     const answer = await handle(req, parseOtpBody(body));
     if (answer.kind === 'error') return sendError(req, res, answer.error);
     if (answer.kind === 'redirect') return res.redirect(303, answer.location);
-    return res.status(answer.status).json(answer.body);
+    return sendJson(res, answer.status, answer.body);
   };
 
   async function postForm(req: Request, res: Response, body: unknown): Promise<void> {
