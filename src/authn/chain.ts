@@ -4,7 +4,7 @@ import { csrfToken } from './csrf.js';
 import { mountPath } from './mount-path.js';
 import { userFromSession, type AuthnUser } from './passport-strategy.js';
 import { authnState } from './session-state.js';
-import { recordCompletion, resolveLocations, type ResolvedLocations, type StepHooks } from './step.js';
+import { recordCompletion, resolveLocations, restartFrom, type ResolvedLocations, type StepHooks } from './step.js';
 
 /**
  * Chain: runs its steps in order in one session; a step may itself be a Chain. Each leaf step completes through
@@ -83,6 +83,11 @@ export function planChains(config: AppConfig): Chains {
 
   /** Marks the step done, then every chain whose leaves are all done; returns where the browser goes. */
   const advance = async (req: Request, root: RootPlan, leaf: Leaf, exports: Record<string, unknown>): Promise<string> => {
+    const current = authnState(req);
+    if (current.completed.includes(leaf.id)) {
+      const at = root.leaves.indexOf(leaf);
+      restartFrom(current, root.leaves.slice(0, at).map((l) => l.id), [...root.leaves.slice(at).map((l) => l.id), ...leaf.chains]);
+    }
     const state = recordCompletion(req, leaf.id, exports);
     for (const chainId of leaf.chains) {
       const leaves = chainId === root.id ? root.leaves : root.leaves.filter((l) => l.chains.includes(chainId));
@@ -112,6 +117,7 @@ export function planChains(config: AppConfig): Chains {
         // Once the whole chain is done (the user is logged in), its steps do not run again in this session:
         // a reload of the OTP step after login must not send another code.
         finished: (req) => (authnState(req).completed.includes(root.id) ? root.locations.success : null),
+        next: (req) => nextLeaf(req, root.leaves)?.path ?? leaf.locations.success,
       };
     },
     routers() {

@@ -85,10 +85,14 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
 
   const post = async (req: Request, res: Response) => {
     const kind = bodyKind(req);
+    // A session whose login is finished does not run its steps again: another user's password must not ride on
+    // this session's completed second factor. Signing in as someone else starts with /logout.
     if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
     const { body } = await readBody(req, res, true);
+    if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown>)?._csrf)) throw new OtpError('CSRF');
+    const done = step.finished?.(req);
+    if (done) return kind === 'form' ? res.redirect(303, done) : res.json({ status: 'COMPLETED', location: done });
     if (kind === 'form') {
-      if (!csrfValid(req, (body as Record<string, unknown>)?._csrf)) throw new OtpError('CSRF');
       try {
         return res.redirect(303, await check(req, fromForm(body)));
       } catch (error) {

@@ -14,6 +14,8 @@ export interface AuthnState {
   completed: string[];
   /** Per-authenticator counters of steps that keep their own (the password step's failures). */
   counters: Record<string, number>;
+  /** What each completed step exported, so a step run again replaces its own exports instead of merging. */
+  step_exports?: Record<string, Record<string, unknown>>;
 }
 
 declare module 'express-session' {

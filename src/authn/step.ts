@@ -21,6 +21,8 @@ export interface StepHooks {
   cancel?(req: Request): Promise<string>;
   /** Where to send a browser that comes back to a step of a login this session already finished; null: run it. */
   finished?(req: Request): string | null;
+  /** Where a completed step sends the browser now: the next step not yet done, else the success location. */
+  next?(req: Request): string;
 }
 
 export function resolveLocations(own: Locations, parent?: ResolvedLocations): ResolvedLocations {
@@ -34,9 +36,29 @@ export function resolveLocations(own: Locations, parent?: ResolvedLocations): Re
 /** Hands a completed step's exports to the steps after it and marks it done in this session. */
 export function recordCompletion(req: Request, id: string, exports: Record<string, unknown>): AuthnState {
   const state = authnState(req);
+  (state.step_exports ??= {})[id] = exports;
   Object.assign(state.exports, exports);
   if (!state.completed.includes(id)) state.completed.push(id);
   return state;
+}
+
+/**
+ * A step of a chain runs again (another user at the password step, say): it and every step after it must be done
+ * again, and only what the steps before it exported survives, so nothing of the earlier user leaks into the next
+ * and no later step counts as passed for the new one.
+ */
+export function restartFrom(state: AuthnState, before: readonly string[], from: readonly string[]): void {
+  state.completed = state.completed.filter((id) => !from.includes(id));
+  const kept = state.step_exports ?? {};
+  state.exports = {};
+  state.step_exports = {};
+  for (const id of before) {
+    const exported = kept[id];
+    if (exported && state.completed.includes(id)) {
+      state.step_exports[id] = exported;
+      Object.assign(state.exports, exported);
+    }
+  }
 }
 
 export function standaloneStep(id: string, own: Locations): StepHooks {

@@ -133,7 +133,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       const r = requestFor(req);
       const tx = await open(r);
       const state = viewState(tx, policy, services.now());
-      if (state === 'COMPLETED') return res.redirect(303, step.locations(req).success);
+      if (state === 'COMPLETED') return res.redirect(303, step.next?.(req) ?? step.locations(req).success);
       if (state === 'CANCELLED') return res.redirect(303, step.locations(req).cancel);
       if (wantsJson) {
         const body = statusAnswer(tx, policy, services.now());
@@ -156,8 +156,12 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
   // ---- PUT/POST: the request types --------------------------------------------------------------------------
   const post = async (req: Request, res: Response) => {
     const kind = bodyKind(req);
+    // The login this step belongs to is finished: nothing to send or check again (see the password step).
     if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
     const { body } = await readBody(req, res, true);
+    if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown> | undefined)?._csrf)) throw new OtpError('CSRF');
+    const done = step.finished?.(req);
+    if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
     if (kind === 'form') return postForm(req, res, body);
     const answer = await handle(req, parseOtpBody(body));
     if (answer.kind === 'error') return sendError(req, res, answer.error);
