@@ -17,6 +17,11 @@ export function productionProblems(config: AppConfig, secrets: Secrets): GuardPr
   if (secrets.development.otp) out.push({ key: 'dev-otp-secret', message: 'OTP_SECRET is not set (the development key for code hashes is in use)' });
   const outboxes = config.pipes.filter((p) => p.valves.some((v) => v.name === 'Outbox' && v.enabled !== false)).map((p) => p.id);
   if (outboxes.length > 0) out.push({ key: 'outbox', message: `the Outbox valve (development delivery) is configured in pipe${outboxes.length > 1 ? 's' : ''} ${outboxes.join(', ')}` });
+  const hostless = config.pipes.filter((p) => p.valves.some((v) => v.name === 'SmsSend' && v.enabled !== false
+    && (v.config as { webotp?: boolean; webotp_host?: string } | undefined)?.webotp === true
+    && !(v.config as { webotp_host?: string }).webotp_host)).map((p) => p.id);
+  // Without a fixed host the WebOTP line names whatever Host header the request carried: a phishing proxy's own.
+  if (hostless.length > 0) out.push({ key: 'webotp-host', message: `SmsSend has webotp: true without webotp_host in pipe${hostless.length > 1 ? 's' : ''} ${hostless.join(', ')}` });
   if (config.store.type === 'memory') out.push({ key: 'memory-store', message: 'store.type is "memory" (one process, state lost on restart); use "redis"' });
   if (!config.server.session.secure) out.push({ key: 'insecure-cookie', message: 'server.session.secure is false: session cookies would travel over plain HTTP' });
   return out;

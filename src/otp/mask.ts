@@ -24,3 +24,29 @@ export function maskDestination(address: string): string {
   if (address.includes('@')) return maskEmail(address);
   return maskPhone(address);
 }
+
+interface ReportDestinations {
+  properties: {
+    initial_destination: string | null;
+    final_destination: string | null;
+    destination_changes: { from: string; to: string; at: string }[];
+  };
+}
+
+/**
+ * The report as it leaves for a browser or a log (the `status` answer, the final event): destinations masked. A host
+ * app reads the whole one from `exports.otp_report`; a caller holding only the password must not learn the number.
+ */
+export function maskReport<R extends ReportDestinations>(report: R): R {
+  const p = report.properties;
+  const mask = (d: string | null) => (d === null ? null : maskDestination(d));
+  return {
+    ...report,
+    properties: {
+      ...p,
+      initial_destination: mask(p.initial_destination),
+      final_destination: mask(p.final_destination),
+      destination_changes: p.destination_changes.map((c) => ({ ...c, from: maskDestination(c.from), to: maskDestination(c.to) })),
+    },
+  };
+}

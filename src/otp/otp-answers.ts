@@ -1,5 +1,5 @@
 import { buildReport } from './report.js';
-import { maskDestination } from './mask.js';
+import { maskDestination, maskReport } from './mask.js';
 import type { OtpPolicy } from './policy.js';
 import { attemptsLeft, codesLeft, expiresIn, resendIn, viewState } from './transaction.js';
 import type { TransactionRecord } from './transaction-types.js';
@@ -19,5 +19,5 @@ export function pendingAnswer(tx: TransactionRecord, policy: OtpPolicy, now: num
 }
 
 export function statusAnswer(tx: TransactionRecord, policy: OtpPolicy, now: number): Record<string, unknown> {
-  return { ...pendingAnswer(tx, policy, now), report: buildReport(tx, policy, now) };
+  return { ...pendingAnswer(tx, policy, now), report: maskReport(buildReport(tx, policy, now)) };
 }

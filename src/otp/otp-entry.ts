@@ -1,6 +1,8 @@
 import { consumeAll } from '../limits/rate-limits.js';
 import { OtpError } from '../errors.js';
 import { normaliseEnteredCode } from './code-hash.js';
+import { maskReport } from './mask.js';
+import { buildReport } from './report.js';
 import type { SendContext } from './otp-sending.js';
 import type { OtpRequest } from './otp-request.js';
 import { maxEntries } from './policy.js';
@@ -121,7 +123,7 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
   const o = recorded.outcome;
   if (o.ok) {
     await giveBack();
-    r.emit('WEB_100019', { attempt: o.attempt, attempts_left: o.attempts_left, aborted: false });
+    r.emit('WEB_100019', { attempt: o.attempt, attempts_left: o.attempts_left, aborted: false, report: finalReport(c, recorded.tx) });
     return { ok: true, tx: recorded.tx, attempt: o.attempt };
   }
   switch (o.code) {
@@ -132,7 +134,7 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
     case 'MAX_ATTEMPTS':
       if (o.evaluated) {
         r.emit('WEB_100020', { attempt: o.attempt, attempts_left: 0, aborted: true, reason: 'MAX_ATTEMPTS' });
-        r.emit('OTP_200008', { attempt: o.attempt, lockout_until: o.lockout ? new Date(o.lockout.until).toISOString() : null, max_entries: maxEntries(c.policy) });
+        r.emit('OTP_200008', { attempt: o.attempt, lockout_until: o.lockout ? new Date(o.lockout.until).toISOString() : null, max_entries: maxEntries(c.policy), report: finalReport(c, recorded.tx) });
         return { ok: false, error: new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }) };
       }
       await giveBack();
@@ -141,6 +143,11 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
       await giveBack();
       return refuse(r, new OtpError('NO_PENDING_CODE'), o.code === 'NO_PENDING_CODE' ? 'already completed' : 'reservation lost');
   }
+}
+
+/** The report written with a transaction's final event (SPEC section 5), destinations masked as events require. */
+export function finalReport(c: EntryContext | { policy: EntryContext['policy']; services: EntryContext['services'] }, tx: TransactionRecord): Record<string, unknown> {
+  return maskReport(buildReport(tx, c.policy, c.services.now())) as unknown as Record<string, unknown>;
 }
 
 function refuse(r: OtpRequest, error: OtpError, reason: string): EntryResult {

@@ -9,7 +9,7 @@ import { renderOtpPage } from '../web/otp-page.js';
 import { pageContext } from '../web/page-context.js';
 import { parseOtpBody, parseOtpForm, type OtpRequestBody } from './otp-envelope.js';
 import { pendingAnswer, statusAnswer } from './otp-answers.js';
-import { enterCode } from './otp-entry.js';
+import { enterCode, finalReport } from './otp-entry.js';
 import { otpRequest, type OtpRequest } from './otp-request.js';
 import { sendCode, type SendContext } from './otp-sending.js';
 import type { OtpServices } from './otp-services.js';
@@ -97,7 +97,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
         const step2 = await services.store.cancel(r.key, policy, now());
         if (step2.tx && !step2.outcome.ok) throw new OtpError('NO_PENDING_CODE');
         if (step2.tx && step2.outcome.ok && !step2.outcome.already) {
-          r.emit('OTP_200012', {});
+          r.emit('OTP_200012', { report: finalReport(ctx, step2.tx) });
           finishReport(r, step2.tx);
         }
         const location = step.cancel ? await step.cancel(req) : step.locations(req).cancel;

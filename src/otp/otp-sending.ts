@@ -4,7 +4,8 @@ import { FlowReason } from '../pipes/reasons.js';
 import type { Destination, FlowFailure } from '../pipes/types.js';
 import { OtpError } from '../errors.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
-import { maskDestination } from './mask.js';
+import { maskDestination, maskReport } from './mask.js';
+import { buildReport } from './report.js';
 import type { OtpPolicy } from './policy.js';
 import type { OtpRequest } from './otp-request.js';
 import type { OtpServices } from './otp-services.js';
@@ -17,6 +18,7 @@ import type { FailureDetail, ReserveSendOutcome, SendKind, TransactionRecord, Tx
  * once the destination is known.
  */
 const REFUSED_BY_TRANSACTION = 'REFUSED BY TRANSACTION';
+export const NON_GEOGRAPHIC = '001';
 
 const REASON_TO_ERROR: Record<string, { code: 'INVALID_DESTINATION' | 'DESTINATION_NOT_ALLOWED' | 'DELIVERY_FAILED'; detail: FailureDetail; event: 'OTP_200013' | 'OTP_200004' | 'OTP_200003' }> = {
   [FlowReason.DATA_CHECK_FAILED]: { code: 'INVALID_DESTINATION', detail: 'DATA CHECK FAILED', event: 'OTP_200013' },
@@ -52,7 +54,8 @@ function sendLimits(c: SendContext, r: OtpRequest, d: Destination): LimitRequest
     { limit: 'sends_per_ip_per_hour', key: r.req.ip ?? '' },
     { limit: 'sends_global_per_hour', key: '*' },
   ];
-  if (d.country) out.push({ limit: 'sends_per_country_per_hour', key: d.country });
+  // Non-geographic numbers (satellite +870/+881, +883) have no country: they share one budget, "001".
+  if (d.kind === 'phone') out.push({ limit: 'sends_per_country_per_hour', key: d.country ?? NON_GEOGRAPHIC });
   return out;
 }
 
@@ -66,6 +69,16 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
   let reservationId: string | null = null;
   let refusal: OtpError | null = null;
   let limited: { limit: string; retryAfterSeconds: number } | null = null;
+
+  if (kind !== 'first') {
+    // Another session's abort locked the subject: its codes would all be refused, so none is sent (and paid for).
+    const lock = await store.getLock(r.key.authenticatorId, r.subject, now);
+    if (lock) {
+      const retryAfter = Math.max(1, Math.ceil((lock.until - now) / 1000));
+      r.emit('OTP_200009', { retry_after: retryAfter });
+      throw new OtpError('LOCKED', { retry_after: retryAfter });
+    }
+  }
 
   if (kind !== 'change') {
     const step = await store.reserveSend(r.key, c.policy, now, kind);
@@ -100,7 +113,9 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
   const destination = flow.state.destination;
   const masked = destination ? maskDestination(destination.address) : undefined;
 
-  if (result.ok && flow.state.code && destination) {
+  // A code counts as sent only when a delivery valve said it delivered it (a fallback switched off by mistake must
+  // not turn "nothing went out" into a code sent).
+  if (result.ok && flow.state.code && destination && flow.state.delivered) {
     if (reservationId === null) {
       // A delivery valve that did not call the delivery hook: the code is out, so the reservation comes late.
       const step = await store.reserveSend(r.key, c.policy, c.services.now(), kind, kind === 'change' ? toTxDestination(destination) : undefined);
@@ -125,12 +140,14 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
   }
 
   // Nothing was delivered.
-  const failure = result.ok ? { reason: FlowReason.VALVE_ERROR } : result.failure;
+  const failure = result.ok ? { reason: FlowReason.FAILED_TO_SEND, message: 'the pre-pipe ended without delivering the code' } : result.failure;
   const mapped = REASON_TO_ERROR[failure.reason] ?? DELIVERY_FAILURE;
   const counted = failure.reason !== REFUSED_BY_TRANSACTION && failure.reason !== FlowReason.RATE_LIMITED;
+  let released: TransactionRecord | null = null;
   if (reservationId !== null) {
-    await store.releaseSend(r.key, c.policy, reservationId, c.services.now(),
+    const step = await store.releaseSend(r.key, c.policy, reservationId, c.services.now(),
       counted ? { detail: mapped.detail, ...(destination ? { destination: toTxDestination(destination) } : {}) } : undefined);
+    released = step.tx;
   }
   if (refusal) throw refusal;
   if (limited) {
@@ -138,6 +155,8 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
     r.emit('OTP_200011', { limit, destination: masked });
     throw new OtpError('RATE_LIMITED', { retry_after: retryAfterSeconds });
   }
-  r.emit(mapped.event, { reason: failure.reason, destination: masked, valve: failure.valve, channel: destination?.channel, delivery_ms: deliveryMs });
+  // A first send that failed ends the transaction (FAILED): its event is the final one and carries the report.
+  const final = released?.phase === 'FAILED' ? { report: maskReport(buildReport(released, c.policy, c.services.now())) as unknown as Record<string, unknown> } : {};
+  r.emit(mapped.event, { reason: failure.reason, destination: masked, valve: failure.valve, channel: destination?.channel, delivery_ms: deliveryMs, ...final });
   throw new OtpError(mapped.code);
 }

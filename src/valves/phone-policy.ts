@@ -15,7 +15,8 @@ export interface PhonePolicyConfig {
   blacklist?: string[];
 }
 
-const countryList = { type: 'array', items: { type: 'string', pattern: '^[A-Z]{2}$' }, uniqueItems: true };
+/** ISO 3166-1 alpha-2, or "001" for the non-geographic numbers that have no country (satellite, +883). */
+const countryList = { type: 'array', items: { type: 'string', pattern: '^([A-Z]{2}|001)$' }, uniqueItems: true };
 
 export const phonePolicySchema = {
   type: 'object',
@@ -50,8 +51,8 @@ export const phonePolicy: ValveFactory<PhonePolicyConfig> = (config) => {
       if (refusedTypes.size > 0 && refusedType(d.line_type, refusedTypes)) {
         return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `line type ${d.line_type ?? 'unknown'} is refused`);
       }
-      const country = d.country ?? '';
-      if (whitelist && !whitelist.has(country)) return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `country ${country || 'unknown'} is not on the whitelist`);
+      const country = d.country ?? '001';
+      if (whitelist && !whitelist.has(country)) return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `country ${country} is not on the whitelist`);
       if (blacklist.has(country)) return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `country ${country} is on the blacklist`);
       return undefined;
     },
