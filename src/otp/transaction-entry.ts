@@ -7,6 +7,7 @@
 import { maxEntries, type OtpPolicy } from './policy.js';
 import type { EntryVerdict, RecordOutcome, ReserveAttemptOutcome, Transition, TransactionRecord } from './transaction-types.js';
 import { bump } from './transaction-open.js';
+import { appended, withoutId } from './transaction-lists.js';
 import { lockoutAfterAbort } from './transaction-lockout.js';
 import { attemptsLeft, isCodeLive, liveCodes, newestCode } from './transaction-view.js';
 
@@ -32,7 +33,7 @@ export function reserveAttempt(tx: TransactionRecord, policy: OtpPolicy, now: nu
   const next = bump(tx);
   const reservation_id = `${tx.id}:a${next.version}`;
   return {
-    tx: { ...next, entry_reservations: [...tx.entry_reservations, { id: reservation_id, at: now }] },
+    tx: { ...next, entry_reservations: appended(tx.entry_reservations, { id: reservation_id, at: now }) },
     outcome: { ok: true, reservation_id, live_codes: liveCodes(tx, now) },
   };
 }
@@ -55,7 +56,7 @@ export function recordOutcome(
   }
   const released: TransactionRecord = {
     ...bump(tx),
-    entry_reservations: tx.entry_reservations.filter((r) => r.id !== reservationId),
+    entry_reservations: withoutId(tx.entry_reservations, reservationId),
   };
   if (tx.phase === 'ABORTED') {
     // Unreachable while the invariant holds (an abort leaves no entry in flight); answered as any later entry.

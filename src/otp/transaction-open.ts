@@ -1,10 +1,8 @@
 /**
  * Opening and cancelling a transaction, and the one helper every transition uses to move the version on.
  */
+import { NONE } from './transaction-lists.js';
 import type { CancelOutcome, Transition, TransactionInit, TransactionRecord } from './transaction-types.js';
-
-/** Records are immutable, so every empty list can be the same frozen array (a store keeps many records). */
-const NONE: readonly never[] = Object.freeze([]);
 
 export function openTransaction(init: TransactionInit, now: number): TransactionRecord {
   return {

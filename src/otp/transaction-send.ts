@@ -19,6 +19,7 @@ import type {
 } from './transaction-types.js';
 import { codesLeft, cooldownAnchor, distinctChanges, secondsUntil } from './transaction-view.js';
 import { bump } from './transaction-open.js';
+import { appended, withoutId } from './transaction-lists.js';
 
 /**
  * Checks, in order (the first refusal answers): the transaction is PENDING and sends codes (NO_PENDING_CODE); a `first` send
@@ -63,7 +64,7 @@ export function reserveSend(
   const next = bump(tx);
   const reservation_id = `${tx.id}:s${next.version}`;
   return {
-    tx: { ...next, send_reservations: [...tx.send_reservations, { id: reservation_id, kind, at: now, destination: changeTo }] },
+    tx: { ...next, send_reservations: appended(tx.send_reservations, { id: reservation_id, kind, at: now, destination: changeTo }) },
     outcome: { ok: true, reservation_id, kind },
   };
 }
@@ -92,20 +93,19 @@ export function commitSend(
     killed_code_ids.push(c.id);
     return { ...c, killed: true };
   });
-  // Built at its final length: a push after map leaves spare slots that every kept record would carry.
-  const codes: CodeRecord[] = [...earlier, { id: code.id, hash: code.hash, destination: to, sent_at: code.sent_at, expires_at: code.expires_at, killed: false }];
+  const codes = appended<CodeRecord>(earlier, { id: code.id, hash: code.hash, destination: to, sent_at: code.sent_at, expires_at: code.expires_at, killed: false });
   return {
     tx: {
       ...bump(tx),
       channel: code.channel ?? tx.channel,
       initial_destination: tx.initial_destination ?? code.destination,
       current_destination: code.destination,
-      destinations_used: tx.destinations_used.includes(to) ? tx.destinations_used : [...tx.destinations_used, to],
-      destination_changes: change === null ? tx.destination_changes : [...tx.destination_changes, change],
+      destinations_used: tx.destinations_used.includes(to) ? tx.destinations_used : appended(tx.destinations_used, to),
+      destination_changes: change === null ? tx.destination_changes : appended(tx.destination_changes, change),
       codes,
       codes_sent: tx.codes_sent + 1,
       last_sent_at: tx.last_sent_at === null ? code.sent_at : Math.max(tx.last_sent_at, code.sent_at),
-      send_reservations: tx.send_reservations.filter((r) => r.id !== reservationId),
+      send_reservations: withoutId(tx.send_reservations, reservationId),
     },
     outcome: { ok: true, change, killed_code_ids },
   };
@@ -126,7 +126,7 @@ export function releaseSend(
   if (!tx.send_reservations.some((r) => r.id === reservationId)) {
     return { tx, outcome: { ok: false, code: 'UNKNOWN_RESERVATION' } };
   }
-  const send_reservations = tx.send_reservations.filter((r) => r.id !== reservationId);
+  const send_reservations = withoutId(tx.send_reservations, reservationId);
   const fails = failure !== undefined && tx.phase === 'PENDING' && tx.codes_sent === 0 && send_reservations.length === 0;
   const next: TransactionRecord = { ...bump(tx), send_reservations };
   if (!fails) return { tx: next, outcome: { ok: true, failed: false } };

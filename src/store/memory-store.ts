@@ -5,7 +5,9 @@
  *
  * Expiry costs nothing per request for records nobody touches: a record read past its time is dropped on the
  * spot (lazy), and an unref'd timer sweeps only the due buckets of an ExpiryIndex, never the whole map.
+ * How records are held, compactly and without a key string per transaction: src/store/memory-table.ts.
  */
+import { flatString } from '../otp/flat-string.js';
 import { newId } from '../otp/ids.js';
 import type { OtpPolicy } from '../otp/policy.js';
 import { cancel, openTransaction } from '../otp/transaction-open.js';
@@ -16,6 +18,7 @@ import { startAction } from '../otp/transaction-start.js';
 import { forgetAt } from '../otp/transaction-view.js';
 import type { EntryVerdict, Lockout, SendFailure, SendKind, SentCode, Transition, TransactionRecord, TxDestination } from '../otp/transaction-types.js';
 import { ExpiryIndex } from './expiry-index.js';
+import { HeldLock, HeldTx, TxTable } from './memory-table.js';
 import type { OpenInit, OpenResult, StoreStep, TransactionStore, TxKey } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -35,19 +38,13 @@ export interface MemoryStoreStats {
   forgotten: number;
 }
 
-interface Held {
-  tx: TransactionRecord;
-  forgetAt: number;
-}
-
 const MISSING = { ok: false, code: 'NOT_FOUND' } as const;
-const txKeyOf = (k: TxKey): string => `t${JSON.stringify([k.authenticatorId, k.subject, k.sessionId])}`;
-const lockKeyOf = (authenticatorId: string, subject: string): string => `l${JSON.stringify([authenticatorId, subject])}`;
+const lockKeyOf = (authenticatorId: string, subject: string): string => JSON.stringify([authenticatorId, subject]);
 
 export class MemoryTransactionStore implements TransactionStore {
-  private readonly txs = new Map<string, Held>();
-  private readonly locks = new Map<string, Lockout>();
-  private readonly index: ExpiryIndex;
+  private readonly txs = new TxTable();
+  private readonly locks = new Map<string, HeldLock>();
+  private readonly index: ExpiryIndex<HeldTx | HeldLock>;
   private readonly clock: () => number;
   private readonly newId: () => string;
   private readonly timer: NodeJS.Timeout | null;
@@ -66,13 +63,13 @@ export class MemoryTransactionStore implements TransactionStore {
 
   async get(key: TxKey, now: number = this.clock()): Promise<TransactionRecord | null> {
     this.assertOpen();
-    return this.read(txKeyOf(key), now);
+    return this.read(key, now)?.tx ?? null;
   }
 
   async open(key: TxKey, init: OpenInit, policy: OtpPolicy, now: number): Promise<OpenResult> {
     this.assertOpen();
-    const k = txKeyOf(key);
-    const existing = this.read(k, now);
+    const held = this.read(key, now);
+    const existing = held?.tx ?? null;
     const lock = this.readLock(lockKeyOf(key.authenticatorId, key.subject), now);
     const action = startAction(existing, policy, now, lock);
     if (action.action === 'locked') {
@@ -83,11 +80,14 @@ export class MemoryTransactionStore implements TransactionStore {
       if (existing === null) throw new Error('unreachable: nothing to show');
       return { ok: true, tx: existing, created: false, action };
     }
+    // The strings of the key are kept as long as the transaction: a replacement reuses the ones already held, a
+    // new transaction keeps the caller's, flattened (a subject built by concatenation would stay a rope).
+    const names = existing ?? { authenticator_id: key.authenticatorId, subject: flatString(key.subject), session_id: flatString(key.sessionId) };
     const tx = openTransaction(
-      { ...init, id: this.newId(), authenticator_id: key.authenticatorId, subject: key.subject, session_id: key.sessionId },
+      { ...init, id: this.newId(), authenticator_id: names.authenticator_id, subject: names.subject, session_id: names.session_id },
       now,
     );
-    this.write(k, tx, policy);
+    this.write(held, tx, policy);
     return { ok: true, tx, created: true, action };
   }
 
@@ -127,7 +127,9 @@ export class MemoryTransactionStore implements TransactionStore {
   async unlock(authenticatorId: string, subject: string): Promise<boolean> {
     this.assertOpen();
     const k = lockKeyOf(authenticatorId, subject);
-    this.index.remove(k);
+    const held = this.locks.get(k);
+    if (held === undefined) return false;
+    this.index.remove(held);
     return this.locks.delete(k);
   }
 
@@ -144,11 +146,11 @@ export class MemoryTransactionStore implements TransactionStore {
   sweep(now: number): number {
     this.counters.sweeps += 1;
     let forgotten = 0;
-    for (const k of this.index.dueKeys(now)) {
+    for (const held of this.index.dueKeys(now)) {
       this.counters.examined += 1;
-      const due = k.startsWith('t') ? this.txs.get(k)?.forgetAt : this.locks.get(k)?.until;
-      if (due === undefined || due <= now) {
-        this.forget(k);
+      const due = held instanceof HeldTx ? held.forgetAt : held.lock.until;
+      if (due <= now) {
+        this.forget(held);
         forgotten += 1;
       }
     }
@@ -166,49 +168,62 @@ export class MemoryTransactionStore implements TransactionStore {
 
   private step<O>(key: TxKey, policy: OtpPolicy, now: number, apply: (tx: TransactionRecord) => Transition<O>): StoreStep<O> {
     this.assertOpen();
-    const k = txKeyOf(key);
-    const tx = this.read(k, now);
-    if (tx === null) return { tx: null, outcome: MISSING };
-    const next = apply(tx);
-    if (next.tx !== tx) this.write(k, next.tx, policy);
+    const held = this.read(key, now);
+    if (held === null) return { tx: null, outcome: MISSING };
+    const next = apply(held.tx);
+    if (next.tx !== held.tx) this.write(held, next.tx, policy);
     return next;
   }
 
-  private read(k: string, now: number): TransactionRecord | null {
+  private read(key: TxKey, now: number): HeldTx | null {
     this.counters.examined += 1;
-    const held = this.txs.get(k);
+    const held = this.txs.get(key);
     if (held === undefined) return null;
     if (held.forgetAt <= now) {
-      this.forget(k);
+      this.forget(held);
       return null;
     }
-    return held.tx;
+    return held;
   }
 
-  private write(k: string, tx: TransactionRecord, policy: OtpPolicy): void {
+  /** Stores `tx` in place of `held`'s record (same key), or as a new transaction when `held` is null. */
+  private write(held: HeldTx | null, tx: TransactionRecord, policy: OtpPolicy): void {
     const at = forgetAt(tx, policy);
-    this.txs.set(k, { tx, forgetAt: at });
-    this.index.schedule(k, at);
+    let into = held;
+    if (into === null) {
+      into = new HeldTx(tx, at);
+      this.txs.add(into);
+    } else {
+      into.tx = tx;
+      into.forgetAt = at;
+    }
+    this.index.schedule(into, at);
   }
 
   private readLock(k: string, now: number): Lockout | null {
-    const lock = this.locks.get(k);
-    if (lock === undefined) return null;
-    if (isLocked(lock, now)) return lock;
-    this.forget(k);
+    const held = this.locks.get(k);
+    if (held === undefined) return null;
+    if (isLocked(held.lock, now)) return held.lock;
+    this.forget(held);
     return null;
   }
 
   private setLock(lock: Lockout, now: number): void {
     const k = lockKeyOf(lock.authenticator_id, lock.subject);
     const merged = mergeLockouts(this.readLock(k, now), lock);
-    this.locks.set(k, merged);
-    this.index.schedule(k, merged.until);
+    let held = this.locks.get(k);
+    if (held === undefined) {
+      held = new HeldLock(k, merged);
+      this.locks.set(k, held);
+    } else {
+      held.lock = merged;
+    }
+    this.index.schedule(held, merged.until);
   }
 
-  private forget(k: string): void {
-    this.index.remove(k);
-    const had = k.startsWith('t') ? this.txs.delete(k) : this.locks.delete(k);
+  private forget(held: HeldTx | HeldLock): void {
+    this.index.remove(held);
+    const had = held instanceof HeldTx ? this.txs.delete(held) : this.locks.get(held.key) === held && this.locks.delete(held.key);
     if (had) this.counters.forgotten += 1;
   }
 
