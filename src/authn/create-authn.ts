@@ -16,13 +16,14 @@ import type { OtpServices } from '../otp/otp-services.js';
 import type { TransactionStore } from '../store/types.js';
 import { rememberLanguage } from '../i18n/language-cookie.js';
 import { WEB_BASE } from '../web/page-context.js';
-import { securityHeaders } from '../web/security-headers.js';
+import { apiSecurityHeaders, securityHeaders } from '../web/security-headers.js';
 import { createWebRouter } from '../web/web-router.js';
 import { planChains } from './chain.js';
 import { authnErrorHandler } from './respond.js';
 import { storeBackend } from './store-backend.js';
 import { mountPath } from './mount-path.js';
 import { createAuthnStrategy } from './passport-strategy.js';
+import { jsonShortcut } from './json-shortcut.js';
 import { createPasswordRouter } from './password-router.js';
 import { standaloneStep, type StepHooks } from './step.js';
 
@@ -101,12 +102,19 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   router.use(rememberLanguage(config.i18n.languages, config.server.session.secure));
   // Security headers on the authenticators' own paths only, so a host's other routes keep their own policy.
   const headers = securityHeaders(config);
+  const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler);
+  router.use(shortcut.middleware);
+  // Every path mounted so far, in order: the shortcut must not take a request an earlier mount would answer.
+  const mounted: string[] = [WEB_BASE, `${WEB_BASE}/admin`];
   router.use(WEB_BASE, headers, createWebRouter(config.overlay_dir, config.server.session.secure));
   const otpIds = config.authenticators.filter((a) => a.canonicalType === 'OTP').map((a) => a.id);
   router.use(`${WEB_BASE}/admin`, createAdminRouter(store, otpIds, env.OTP_ADMIN_TOKEN));
   const metrics = config.server.metrics ? createMetrics() : undefined;
   if (metrics) router.get('/metrics', metrics.handler);
-  for (const { path, router: chainRouter } of chains.routers()) router.use(path, headers, chainRouter);
+  for (const { path, router: chainRouter } of chains.routers()) {
+    router.use(path, headers, chainRouter);
+    mounted.push(path);
+  }
   for (const entry of config.authenticators) {
     const path = mountPath(entry);
     const step = options.steps?.(entry.id) ?? chains.stepHooks(entry.id) ?? standaloneStep(entry.id, entry.config);
@@ -116,11 +124,15 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       const pipe = pipes.get(passwordConfig.pipe_id);
       if (!pipe) throw new Error(`pipe ${passwordConfig.pipe_id} is not built`);
       router.use(path, headers, createPasswordRouter(entry.id, passwordConfig, pipe, step, config.overlay_dir));
+      mounted.push(path);
     } else if (entry.canonicalType === 'OTP') {
       const otpConfig = entry.config as unknown as OtpAuthenticatorConfig;
       const limits = options.limits?.(entry.id, otpConfig) ?? backend.limits(entry.id, otpConfig);
       const services: OtpServices = { store, limits, pipes, now, overlayDir: config.overlay_dir, ...(appName ? { appName } : {}) };
-      router.use(path, headers, createOtpRouter(entry.id, otpConfig, services, step));
+      const otp = createOtpRouter(entry.id, otpConfig, services, step);
+      shortcut.add(path, otp.json, mounted);
+      router.use(path, headers, otp.router);
+      mounted.push(path);
     } else {
       log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: its type has no implementation in this version`);
     }

@@ -1,18 +1,17 @@
-import { EventEmitter } from 'node:events';
 import { EVENTS, type EventFields, type EventId, type EventRecord } from './catalogue.js';
 
 /**
  * Events are emitted here and nowhere else; the winston event logger (and tests, and metrics) subscribe.
  * Emitting never throws into the caller: a failing listener must not break a login.
  */
-const bus = new EventEmitter();
-bus.setMaxListeners(100);
-
 export type EventListener = (event: EventRecord) => void;
+
+/** Replaced, never changed in place, so an emit in progress keeps the list it started with. */
+let listeners: readonly EventListener[] = [];
 
 export function emitEvent(id: EventId, fields: EventFields, now: Date = new Date()): EventRecord {
   const record: EventRecord = { event_id: id, name: EVENTS[id].name, timestamp: now.toISOString(), ...fields };
-  for (const listener of bus.listeners('event') as EventListener[]) {
+  for (const listener of listeners) {
     try {
       listener(record);
     } catch {
@@ -23,6 +22,9 @@ export function emitEvent(id: EventId, fields: EventFields, now: Date = new Date
 }
 
 export function onEvent(listener: EventListener): () => void {
-  bus.on('event', listener);
-  return () => bus.off('event', listener);
+  listeners = [...listeners, listener];
+  return () => {
+    const i = listeners.indexOf(listener);
+    if (i >= 0) listeners = [...listeners.slice(0, i), ...listeners.slice(i + 1)];
+  };
 }

@@ -76,9 +76,13 @@ function languageMiddleware(instance: I18n, detector: LanguageDetector, config: 
     const base = code.split('-')[0] ?? '';
     return translators.has(base) ? base : undefined;
   };
+  const resolve = (request: unknown): string => {
+    const detected = detector.detect(request as never, {} as never, undefined as never) as string | string[] | undefined;
+    return (Array.isArray(detected) ? detected.map(supported).find(Boolean) : supported(detected)) ?? config.fallback;
+  };
+  const detect = memoisedDetection(resolve);
   return (req, res, next) => {
-    const detected = detector.detect(req as never, res as never, undefined as never) as string | string[] | undefined;
-    const lng = (Array.isArray(detected) ? detected.map(supported).find(Boolean) : supported(detected)) ?? config.fallback;
+    const lng = detect(req);
     const r = req as Request & { t: TFunction; i18n: I18n; language: string; languages: string[]; resolvedLanguage: string };
     r.t = translators.get(lng) ?? instance.getFixedT(lng);
     r.i18n = instance;
@@ -87,4 +91,48 @@ function languageMiddleware(instance: I18n, detector: LanguageDetector, config: 
     r.languages = [lng];
     next();
   };
+}
+
+const MEMO_SIZE = 512;
+
+/**
+ * Without a query string the answer depends on two inputs only, the language cookie and Accept-Language, and browsers
+ * send a handful of distinct values: the detector (which parses the query, every cookie and the header: a tenth
+ * of a `start`) runs once per distinct pair, on a request made of that pair alone, so a cached answer is exactly
+ * what the detector says for it. The memo is bounded: when full it starts over.
+ */
+function memoisedDetection(resolve: (request: unknown) => string): (req: Request) => string {
+  const memo = new Map<string, string>();
+  return (req) => {
+    if (req.url.includes('?')) return resolve(req); // a query may name the language (`?lng=`, or escaped)
+    const cookie = cookieValue(req.headers.cookie, LANGUAGE_COOKIE, false);
+    const accept = req.headers['accept-language'] ?? '';
+    const key = `${cookie ?? ''}\n${accept}`;
+    let lng = memo.get(key);
+    if (lng === undefined) {
+      const headers: Record<string, string> = { 'accept-language': accept };
+      if (cookie !== undefined) headers.cookie = `${LANGUAGE_COOKIE}=${cookie}`;
+      lng = resolve({ url: '/', query: {}, headers });
+      if (memo.size >= MEMO_SIZE) memo.clear();
+      memo.set(key, lng);
+    }
+    return lng;
+  };
+}
+
+/** One cookie's value from a Cookie header (the first of that name), decoded unless `decode` is false; undefined when absent or malformed. */
+export function cookieValue(header: string | undefined, name: string, decode = true): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      if (!decode) return part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }

@@ -6,6 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { LiveCode } from '../pipes/types.js';
+import { flatString } from './flat-string.js';
 
 /** Longer input is not a code; refusing it before any work keeps a pasted novel cheap. */
 export const MAX_ENTERED_CODE_LENGTH = 64;
@@ -28,7 +29,8 @@ function usableKeys(keys: readonly string[]): string[] {
 export function hashCode(keys: readonly string[], transactionId: string, code: string): string {
   const [signing] = usableKeys(keys);
   if (typeof transactionId !== 'string' || transactionId === '') throw new Error('a code hash needs a transaction id');
-  return HASH_PREFIX + digest(signing as string, transactionId, code).toString('base64url');
+  // Flat: the store keeps it with every pending code, and prefix + digest would otherwise stay a rope.
+  return flatString(HASH_PREFIX + digest(signing as string, transactionId, code).toString('base64url'));
 }
 
 function decode(hash: string): Buffer | null {
@@ -65,6 +67,7 @@ export function matchCode(
 
 export type CodeCharset = 'numeric' | 'alphanumeric';
 
+const PLAIN_CODE = /^[0-9A-Za-z]*$/;
 const SEPARATORS = /[\s\p{Zs}\p{Pd}\p{Cf}\u2212]/gu;
 const UNICODE_DIGIT = /\p{Nd}/u;
 
@@ -75,6 +78,8 @@ const UNICODE_DIGIT = /\p{Nd}/u;
  */
 export function normaliseEnteredCode(input: unknown, charset: CodeCharset = 'numeric'): string {
   if (typeof input !== 'string' || input.length > MAX_ENTERED_CODE_LENGTH) return '';
+  // What nearly everyone types, ASCII digits and letters only, is already in its final form (but for case).
+  if (PLAIN_CODE.test(input)) return charset === 'alphanumeric' ? input.toUpperCase() : input;
   let text = input.normalize('NFKC');
   if (text.length > MAX_ENTERED_CODE_LENGTH * 4) return '';
   text = text.replace(SEPARATORS, '');

@@ -5,7 +5,6 @@ import type { EventFields, EventId } from '../events/catalogue.js';
 import { authnState, sessionView } from '../authn/session-state.js';
 import { languageOf } from '../i18n/setup.js';
 import { expandString } from '../pipes/expand.js';
-import { createFlowContext } from '../pipes/flow-context.js';
 import type { FlowContext, FlowHooks, OtpFlowState } from '../pipes/types.js';
 import type { TxKey } from '../store/types.js';
 
@@ -25,16 +24,42 @@ export interface OtpRequest {
   expand(template: string): string;
 }
 
+/**
+ * What expressions and valves see of the request. Reading `req.ip`, `req.hostname` and `req.protocol` runs
+ * Express's proxy-trust logic each time, and a `start` never needs them: they are read once, on first use.
+ */
+function requestView(req: Request): Record<string, unknown> {
+  let ip: string | undefined;
+  let host: string | undefined;
+  let protocol: string | undefined;
+  let path: string | undefined;
+  return {
+    get ip() { return (ip ??= req.ip ?? ''); },
+    method: req.method,
+    // The path as the browser asked for it, the same whether the request came through the router or not.
+    get path() { return (path ??= (req.originalUrl || req.url).split('?')[0] ?? '/'); },
+    get host() { return (host ??= req.hostname); },
+    get protocol() { return (protocol ??= req.protocol); },
+    language: requestLanguage(req),
+    headers: {},
+    query: {},
+    body: {},
+  };
+}
+
 function scopeOf(req: Request, exports: Record<string, unknown>) {
   // The session copy is made only if an expression or a valve reads it: most requests never do.
   let session: Record<string, unknown> | undefined;
+  let request: Record<string, unknown> | undefined;
   return {
     exports,
     get session() {
       session ??= sessionView(req);
       return session;
     },
-    request: { ip: req.ip ?? '', method: req.method, path: req.path, host: req.hostname, protocol: req.protocol, language: requestLanguage(req), headers: {}, query: {}, body: {} },
+    get request() {
+      return (request ??= requestView(req));
+    },
     state: {},
     items: [],
     authenticator: {},
@@ -57,12 +82,13 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
   const subject = asText(expandString(config.subject, scope)).trim();
   if (!subject || !req.sessionID) return null;
   const customer = config.custom_identifier ? asText(expandString(config.custom_identifier, scope)) : '';
-  const base = {
+  let base: Record<string, unknown> | undefined;
+  const baseFields = () => (base ??= {
     IDENTIFIER: state.trace_id,
-    SOURCE_ADDRESS: req.ip ?? '',
+    SOURCE_ADDRESS: (scope.request as { ip: string }).ip,
     AUTHENTICATOR_IDENTIFIER: authenticatorId,
     ...(customer ? { CUSTOMER_IDENTIFIER: customer } : {}),
-  };
+  });
   return {
     req,
     key: { sessionId: req.sessionID, authenticatorId, subject },
@@ -70,26 +96,22 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
     traceId: state.trace_id,
     exports,
     expand: (template) => asText(expandString(template, scope)),
-    emit: (id, fields = {}) => void emitEvent(id, { ...base, ...fields } as EventFields),
-    flow: (flowState, hooks) => lazySession(createFlowContext({
-      id: state.trace_id,
-      request: scope.request as FlowContext['request'],
-      authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
-      exports,
-      state: flowState,
-      ...(hooks ? { hooks } : {}),
-    }), () => scope.session as Record<string, unknown>),
+    emit: (id, fields = {}) => void emitEvent(id, { ...baseFields(), ...fields } as EventFields),
+    flow: (flowState, hooks) => {
+      // Built here rather than by createFlowContext, whose copy of `request` would read every lazy field of it.
+      let session: Record<string, unknown> | undefined;
+      return {
+        id: state.trace_id,
+        request: scope.request as FlowContext['request'],
+        authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
+        // Made on first read (a valve may still replace it).
+        get session() { return (session ??= scope.session as Record<string, unknown>); },
+        set session(value: Record<string, unknown>) { session = value; },
+        exports,
+        state: flowState,
+        items: [],
+        ...(hooks ? { hooks } : {}),
+      };
+    },
   };
-}
-
-/** A flow's `session` made on first read (a valve may still replace it). */
-function lazySession(ctx: FlowContext, make: () => Record<string, unknown>): FlowContext {
-  let value: Record<string, unknown> | undefined;
-  Object.defineProperty(ctx, 'session', {
-    enumerable: true,
-    configurable: true,
-    get: () => (value ??= make()),
-    set: (v: Record<string, unknown>) => { value = v; },
-  });
-  return ctx;
 }

@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { readBody, bodyKind } from '../authn/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../authn/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../authn/respond.js';
+import type { JsonHandler } from '../authn/json-shortcut.js';
 import type { StepHooks } from '../authn/step.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
 import { OtpError } from '../errors.js';
@@ -28,7 +29,13 @@ type Answer =
   /** A refusal that is an answer (a wrong code): sent without the error path, which costs a `start` dearly. */
   | { kind: 'error'; error: OtpError };
 
-export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks): Router {
+export interface OtpEndpoints {
+  router: Router;
+  /** The JSON API's PUT/POST handler alone, for the shortcut past the router (src/authn/json-shortcut.ts). */
+  json: JsonHandler;
+}
+
+export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks): OtpEndpoints {
   const policy = otpPolicyFromConfig(config);
   const ctx: SendContext & { validatePipeId: string } = { services, config, policy, pipeId: config.pre_pipe_id ?? '', validatePipeId: config.pipe_id };
   const router = express.Router();
@@ -215,5 +222,5 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: 405 }));
   });
   router.use(authnErrorHandler());
-  return router;
+  return { router, json: post };
 }

@@ -44,8 +44,25 @@ export function parseReference(text: string): Reference | string {
   return { root: root as ExpansionRoot, segments };
 }
 
+/**
+ * References come from the configuration, so there are few of them, and every request resolves the same ones
+ * (the subject, the destination): each is parsed once. Bounded all the same, in case a caller makes many.
+ */
+const parsedReferences = new Map<string, Reference | string>();
+const PARSED_LIMIT = 1000;
+
+function parsedReference(text: string): Reference | string {
+  let ref = parsedReferences.get(text);
+  if (ref === undefined) {
+    ref = parseReference(text);
+    if (parsedReferences.size >= PARSED_LIMIT) parsedReferences.clear();
+    parsedReferences.set(text, ref);
+  }
+  return ref;
+}
+
 export function resolveReference(scope: ExpansionScope, text: string): unknown {
-  const ref = parseReference(text);
+  const ref = parsedReference(text);
   if (typeof ref === 'string') return undefined;
   let value: unknown = scope[ref.root];
   for (const segment of ref.segments) {

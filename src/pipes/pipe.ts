@@ -215,21 +215,31 @@ type RunOutcome = { kind: 'done'; result: unknown } | { kind: 'error'; error: un
  * flow does not wait for it, and whatever it does later to `ctx` is too late to matter.
  */
 async function runWithTimeout(valve: Valve, ctx: FlowContext, ms: number): Promise<RunOutcome> {
+  let returned: unknown;
+  try {
+    returned = valve.run(ctx);
+  } catch (error) {
+    return { kind: 'error', error };
+  }
+  // A valve that answered at once (OtpValidate, the normalisers) has nothing to time out: no timer for it.
+  if (!isThenable(returned)) return { kind: 'done', result: returned };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<RunOutcome>((resolve) => {
     timer = setTimeout(() => resolve({ kind: 'timeout' }), ms);
   });
-  const work = Promise.resolve()
-    .then(() => valve.run(ctx))
-    .then(
-      (result): RunOutcome => ({ kind: 'done', result }),
-      (error: unknown): RunOutcome => ({ kind: 'error', error }),
-    );
+  const work = Promise.resolve(returned).then(
+    (result): RunOutcome => ({ kind: 'done', result }),
+    (error: unknown): RunOutcome => ({ kind: 'error', error }),
+  );
   try {
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function readFailure(result: unknown): FlowFailure | null {

@@ -18,7 +18,10 @@ export function locationOrigins(config: AppConfig): string[] {
   return [...origins].sort();
 }
 
-export function securityHeaders(config: AppConfig): RequestHandler {
+type HeaderValue = string | number | readonly string[];
+
+/** helmet's headers for this configuration, computed once: they depend on the configuration only. */
+function helmetHeaders(config: AppConfig): [string, HeaderValue][] {
   const middleware = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
@@ -36,19 +39,42 @@ export function securityHeaders(config: AppConfig): RequestHandler {
     strictTransportSecurity: config.server.session.secure,
     referrerPolicy: { policy: 'same-origin' },
   });
-  // The headers depend on the configuration only, so helmet runs once, here, and each response gets the result:
-  // a dozen middleware calls per request were a measurable share of a `start` (bench/README.md).
-  const headers = new Map<string, string | number | readonly string[]>();
+  const headers = new Map<string, HeaderValue>();
   const capture = {
-    setHeader: (name: string, value: string | number | readonly string[]) => void headers.set(name, value),
+    setHeader: (name: string, value: HeaderValue) => void headers.set(name, value),
     removeHeader: (name: string) => void headers.delete(name),
     getHeader: (name: string) => headers.get(name),
   };
   middleware({ method: 'GET', headers: {} } as never, capture as never, () => undefined);
-  const fixed = [...headers];
+  return [...headers];
+}
+
+function setting(headers: readonly [string, HeaderValue][]): RequestHandler {
   return (_req, res, next) => {
-    for (const [name, value] of fixed) res.setHeader(name, value);
+    for (const [name, value] of headers) res.setHeader(name, value);
     res.removeHeader('X-Powered-By');
     next();
   };
+}
+
+/**
+ * Every answer of the authenticators' paths. helmet runs once, here, and each response gets the result: a dozen
+ * middleware calls per request were a measurable share of a `start` (bench/README.md).
+ */
+export function securityHeaders(config: AppConfig): RequestHandler {
+  return setting(helmetHeaders(config));
+}
+
+/**
+ * The JSON API's answers (src/authn/json-shortcut.ts): the headers that protect a JSON answer (the same CSP, so it
+ * can never run as a page or be framed; nosniff; no caching of answers that carry a session's state; HSTS; the
+ * referrer and cross-origin resource policies) without those that only steer how a browser treats an HTML document
+ * (opener and origin-agent isolation, DNS prefetch, download and cross-domain policies, the legacy XSS filter).
+ * Each header is work on every `start`.
+ */
+const API_HEADERS = new Set(['content-security-policy', 'x-content-type-options', 'x-frame-options', 'strict-transport-security', 'referrer-policy', 'cross-origin-resource-policy']);
+
+export function apiSecurityHeaders(config: AppConfig): RequestHandler {
+  const kept = helmetHeaders(config).filter(([name]) => API_HEADERS.has(name.toLowerCase()));
+  return setting([...kept, ['Cache-Control', 'no-store']]);
 }
