@@ -31,6 +31,8 @@ registerValve('TestThrow', () => ({
   },
 }));
 registerValve('TestHang', () => ({ run: () => new Promise<void>(() => undefined) }));
+registerValve('TestRejectLater', () => ({ run: async () => { await new Promise((r) => setTimeout(r, 5)); throw new Error('later'); } }));
+registerValve('TestRefuseLater', () => ({ run: async () => { await new Promise((r) => setTimeout(r, 5)); return { fail: { reason: 'TEST REFUSED LATER' } }; } }));
 registerValve('TestOdd', () => ({ run: () => ({ something: 'else' }) as never }));
 /** Records the config it was built with, to show per-run expansion. */
 registerValve<{ amount: number; label: string }>(
@@ -106,6 +108,13 @@ describe('pipe engine', () => {
     assert.ok(!JSON.stringify(result).includes('secret'), JSON.stringify(result));
     // The host still learns the real error.
     assert.match(String((reported[0]?.error as Error).message), /secret internal detail/);
+  });
+
+  it('a valve that answers later is awaited like one that answers at once: its refusal, or its rejection as VALVE ERROR', async () => {
+    const refused = await buildPipe({ id: 'p', valves: [{ name: 'TestRefuseLater' }, { name: 'TestTrail', config: { tag: 'x' } }] }, deps).run(createFlowContext());
+    assert.equal(!refused.ok && refused.failure.reason, 'TEST REFUSED LATER');
+    const rejected = await buildPipe({ id: 'p', valves: [{ name: 'TestRejectLater' }] }, deps).run(createFlowContext());
+    assert.equal(!rejected.ok && rejected.failure.reason, 'VALVE ERROR');
   });
 
   it('treats a result that is neither nothing nor { fail } as VALVE ERROR', async () => {
