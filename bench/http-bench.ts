@@ -2,7 +2,7 @@
  * The HTTP half of the benchmark: spawns bench/server.ts in its own process, creates bench sessions over HTTP,
  * drives autocannon at the bare route, `start` (a wrong code) and `init`, and counts Redis round trips.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -14,11 +14,20 @@ import { OTP_PATH, STARTS_PER_SESSION, mobileOf } from './bench-config.js';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
 
-/** Measurement parameters (README "What is measured"). */
+/**
+ * Measurement parameters (README "What is measured"). This machine's CPU speed drifts by a third over seconds,
+ * so the routes are measured in short alternating slices (bare, start, init, bare, start, init, ...) and each
+ * ratio is the median of its per-round ratios: a drift then moves both sides of a ratio alike.
+ */
 export const HTTP_PARAMS = {
   connections: 20,
   pipelining: 1,
   warmupSeconds: 2,
+  /** One measured slice of one route. */
+  sliceSeconds: 2,
+  /** Rounds of (bare, start, init) slices. */
+  rounds: 5,
+  /** profile.ts and whatif.ts: one measured run of this length after the warm-up. */
   durationSeconds: 6,
 };
 
@@ -44,6 +53,8 @@ export interface RouteFigure {
   events: Record<string, number>;
   /** Redis commands the server sent during the measured window (null on memory). */
   redisCommands: number | null;
+  /** The server process's CPU time (user + system) over the measured window, per response, in µs. */
+  cpuPerResponse: number;
   /** Sessions a start run had to reuse because the pool ran out (its requests would not be evaluated). */
   poolExhausted: number;
 }
@@ -58,9 +69,12 @@ export interface RoundTrips {
 export interface StoreFigures {
   store: 'memory' | 'redis';
   sessionsCreated: number;
-  setupSeconds: number;
-  /** bare: the mean of the two bare runs that bracket start and init (bareBefore, bareAfter). */
-  routes: Record<'bare' | 'start' | 'init' | 'bareBefore' | 'bareAfter', RouteFigure>;
+  /** Each route's slices pooled: req/s is the mean of the slices, p50 and p99 the medians of theirs. */
+  routes: Record<'bare' | 'start' | 'init', RouteFigure>;
+  /** Per round, each route's req/s and the server's CPU µs per answer. */
+  rounds: Record<'bare' | 'start' | 'init', { reqPerSec: number; cpuPerResponse: number }>[];
+  /** Medians over the rounds of start/bare and init/bare (req/s), and of bare/start CPU per answer. */
+  ratios: { start: number; init: number; startCpu: number; initCpu: number };
   roundTrips: RoundTrips | null;
 }
 
@@ -76,6 +90,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Compiles src/ and bench/ to bench/.build (bench/tsconfig.json) and has startServer run that JavaScript: the
+ * package runs compiled in production (`npm run build`), and tsx's loader and source maps would weigh on the
+ * app's own code and not on the bare route's, skewing the ratios. Returns the server file.
+ */
+export function compileServer(): string {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(BENCH_DIR, 'tsconfig.json')], { cwd: ROOT, stdio: 'inherit' });
+  const file = path.join(BENCH_DIR, '.build', 'bench', 'server.js');
+  process.env.BENCH_SERVER_JS = file;
+  return file;
+}
+
 export interface Server {
   base: string;
   port: number;
@@ -87,7 +113,9 @@ export interface Server {
 export async function startServer(store: 'memory' | 'redis', redisUrl: string, prefix: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Server> {
   const port = await freePort();
   const outbox = path.join(os.tmpdir(), `otp-bench-outbox-${process.pid}-${store}-${Date.now()}.jsonl`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'server.ts')], {
+  // BENCH_SERVER_JS: the server compiled to JavaScript (compileServer); without it, the source via tsx.
+  const serverArgs = process.env.BENCH_SERVER_JS ? [process.env.BENCH_SERVER_JS] : ['--import', 'tsx', path.join(BENCH_DIR, 'server.ts')];
+  const child = spawn(process.execPath, serverArgs, {
     cwd: ROOT,
     env: { ...process.env, BENCH_PORT: String(port), BENCH_STORE: store, BENCH_REDIS_URL: redisUrl, BENCH_PREFIX: prefix, BENCH_OUTBOX: outbox, NODE_ENV: '', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -163,7 +191,7 @@ export async function createSessions(server: Server, from: number, n: number, ta
   });
 }
 
-async function stats(server: Server): Promise<{ events: Record<string, number>; redis: { total: number; calls: string[] } | null }> {
+async function stats(server: Server): Promise<{ cpuMicros: number; events: Record<string, number>; redis: { total: number; calls: string[] } | null }> {
   return json(await fetch(`${server.base}/bench/stats`));
 }
 
@@ -232,16 +260,15 @@ async function cannon(server: Server, route: 'bare' | 'start' | 'init', pool: Po
   });
 }
 
-export async function measureRoute(server: Server, route: 'bare' | 'start' | 'init', sessions: BenchSession[], profileFile?: string): Promise<RouteFigure> {
-  const fresh = route === 'start';
-  const pool = new Pool(sessions, fresh);
-  await cannon(server, route, pool, HTTP_PARAMS.warmupSeconds, null);
-  // The warm-up's last requests (one per connection) may still be on the server: let them finish before counting.
+/** One measured slice: counters reset, autocannon for `seconds`, the stragglers let finish, counters read. */
+async function measureSlice(server: Server, route: 'bare' | 'start' | 'init', pool: Pool, seconds: number, profileFile?: string): Promise<RouteFigure> {
+  // The previous run's last requests (one per connection) may still be on the server: let them finish first.
   await new Promise((resolve) => setTimeout(resolve, 300));
   await resetStats(server);
   const answers: Answers = {};
   if (profileFile) await (await fetch(`${server.base}/bench/profile/start`, { method: 'POST' })).arrayBuffer();
-  const r = await cannon(server, route, pool, HTTP_PARAMS.durationSeconds, answers);
+  const r = await cannon(server, route, pool, seconds, answers);
+  const cpu = (await stats(server)).cpuMicros;
   if (profileFile) await (await fetch(`${server.base}/bench/profile/stop?file=${encodeURIComponent(profileFile)}`, { method: 'POST' })).arrayBuffer();
   // Requests still in flight when autocannon stopped finish on the server: let them, then read the counters.
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -257,7 +284,45 @@ export async function measureRoute(server: Server, route: 'bare' | 'start' | 'in
     answers,
     events: s.events,
     redisCommands: s.redis ? s.redis.total : null,
+    cpuPerResponse: cpu / Math.max(1, r.requests.total),
     poolExhausted: pool.exhausted,
+  };
+}
+
+/** A warm-up run and one measured run (profile.ts, whatif.ts). */
+export async function measureRoute(server: Server, route: 'bare' | 'start' | 'init', sessions: BenchSession[], profileFile?: string): Promise<RouteFigure> {
+  const pool = new Pool(sessions, route === 'start');
+  await cannon(server, route, pool, HTTP_PARAMS.warmupSeconds, null);
+  return measureSlice(server, route, pool, HTTP_PARAMS.durationSeconds, profileFile);
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function add(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+/** A route's slices as one figure: req/s the mean of the slices, p50/p99 their medians, counts summed. */
+function pooled(slices: RouteFigure[]): RouteFigure {
+  const responses = slices.reduce((n, f) => n + f.responses, 0);
+  return {
+    route: slices[0]!.route,
+    reqPerSec: slices.reduce((n, f) => n + f.reqPerSec, 0) / slices.length,
+    p50: median(slices.map((f) => f.p50)),
+    p99: median(slices.map((f) => f.p99)),
+    responses,
+    non2xx: slices.reduce((n, f) => n + f.non2xx, 0),
+    errors: slices.reduce((n, f) => n + f.errors, 0),
+    answers: slices.reduce((a, f) => add(a, f.answers), {} as Answers),
+    events: slices.reduce((a, f) => add(a, f.events), {} as Record<string, number>),
+    redisCommands: slices[0]!.redisCommands === null ? null : slices.reduce((n, f) => n + (f.redisCommands ?? 0), 0),
+    cpuPerResponse: slices.reduce((n, f) => n + f.cpuPerResponse * f.responses, 0) / Math.max(1, responses),
+    poolExhausted: slices[slices.length - 1]!.poolExhausted,
   };
 }
 
@@ -289,37 +354,53 @@ async function countRoundTrips(server: Server, sessions: BenchSession[]): Promis
   return { perStart, perInit };
 }
 
-function meanOf(a: RouteFigure, b: RouteFigure): RouteFigure {
-  return { ...a, reqPerSec: (a.reqPerSec + b.reqPerSec) / 2, p50: (a.p50 + b.p50) / 2, p99: (a.p99 + b.p99) / 2, responses: a.responses + b.responses };
-}
-
 export async function benchStore(store: 'memory' | 'redis', redisUrl: string, prefix: string, log: (line: string) => void): Promise<StoreFigures> {
   const server = await startServer(store, redisUrl, prefix);
   try {
     const tag = `${store}-${Date.now()}-`;
-    const t0 = performance.now();
+    const { warmupSeconds, sliceSeconds, rounds, connections } = HTTP_PARAMS;
     // Bare and init: a small set in round robin (nothing is used up; one session per connection and then some).
-    const base = await createSessions(server, 0, HTTP_PARAMS.connections * 5, tag);
-    log(`  ${store}: ${base.length} sessions for bare/init; measuring bare`);
-    const bareBefore = await measureRoute(server, 'bare', base);
-    // Start: fresh sessions, 20 wrong codes each. Enough for the bare route's rate over warm-up + run (start is
-    // slower than bare), plus margin; a shortfall shows as poolExhausted and fails the evaluated-check.
-    const needed = Math.ceil((bareBefore.reqPerSec * (HTTP_PARAMS.warmupSeconds + HTTP_PARAMS.durationSeconds) * 1.15) / STARTS_PER_SESSION) + 2 * HTTP_PARAMS.connections;
-    const startSessions = await createSessions(server, base.length, needed, tag);
-    const setupSeconds = (performance.now() - t0) / 1000 - HTTP_PARAMS.warmupSeconds - HTTP_PARAMS.durationSeconds;
-    log(`  ${store}: ${startSessions.length} fresh sessions for start; measuring start`);
-    const start = await measureRoute(server, 'start', startSessions);
-    log(`  ${store}: measuring init`);
-    const init = await measureRoute(server, 'init', base);
-    log(`  ${store}: measuring bare again (the reference is the mean of both bare runs)`);
-    const bareAfter = await measureRoute(server, 'bare', base);
-    const bare = meanOf(bareBefore, bareAfter);
+    const base = await createSessions(server, 0, connections * 5, tag);
+    const cycle = new Pool(base, false);
+    log(`  ${store}: ${base.length} sessions for bare/init; warming up bare`);
+    const rate = (await cannon(server, 'bare', cycle, warmupSeconds, null)).requests.average;
+    // Start: fresh sessions, 20 wrong codes each, enough for the bare route's rate (start is slower) over the
+    // warm-up and every slice, plus a margin; a shortfall shows as poolExhausted and fails the evaluated-check.
+    const needed = Math.ceil((rate * (warmupSeconds + rounds * sliceSeconds) * 1.3) / STARTS_PER_SESSION) + (rounds + 2) * connections;
+    const fresh = new Pool(await createSessions(server, base.length, needed, tag), true);
+    log(`  ${store}: ${needed} fresh sessions for start; warming up start and init`);
+    await cannon(server, 'start', fresh, warmupSeconds, null);
+    await cannon(server, 'init', cycle, warmupSeconds, null);
+    const slices: Record<'bare' | 'start' | 'init', RouteFigure[]> = { bare: [], start: [], init: [] };
+    const perRound: StoreFigures['rounds'] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const bare = await measureSlice(server, 'bare', cycle, sliceSeconds);
+      const start = await measureSlice(server, 'start', fresh, sliceSeconds);
+      const init = await measureSlice(server, 'init', cycle, sliceSeconds);
+      slices.bare.push(bare); slices.start.push(start); slices.init.push(init);
+      const fig = (f: RouteFigure) => ({ reqPerSec: f.reqPerSec, cpuPerResponse: f.cpuPerResponse });
+      perRound.push({ bare: fig(bare), start: fig(start), init: fig(init) });
+      log(`  ${store}: round ${round + 1}/${rounds}: bare ${bare.reqPerSec.toFixed(0)}, start ${start.reqPerSec.toFixed(0)}, init ${init.reqPerSec.toFixed(0)} req/s`);
+    }
+    const ratios = {
+      start: median(perRound.map((r) => r.start.reqPerSec / r.bare.reqPerSec)),
+      init: median(perRound.map((r) => r.init.reqPerSec / r.bare.reqPerSec)),
+      startCpu: median(perRound.map((r) => r.bare.cpuPerResponse / r.start.cpuPerResponse)),
+      initCpu: median(perRound.map((r) => r.bare.cpuPerResponse / r.init.cpuPerResponse)),
+    };
     let roundTrips: RoundTrips | null = null;
     if (store === 'redis') {
-      const probe = await createSessions(server, base.length + startSessions.length, 10, tag);
+      const probe = await createSessions(server, base.length + needed, 10, tag);
       roundTrips = await countRoundTrips(server, probe);
     }
-    return { store, sessionsCreated: base.length + startSessions.length, setupSeconds, routes: { bare, start, init, bareBefore, bareAfter }, roundTrips };
+    return {
+      store,
+      sessionsCreated: base.length + needed,
+      routes: { bare: pooled(slices.bare), start: pooled(slices.start), init: pooled(slices.init) },
+      rounds: perRound,
+      ratios,
+      roundTrips,
+    };
   } finally {
     await server.stop();
   }

@@ -5,11 +5,11 @@
  * run), profiles exactly the measured run with the V8 CPU profiler, and prints the functions with the most self
  * time, self time by file or package, and the inclusive time of chosen functions (counted once per sample).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
-import { HTTP_PARAMS, createSessions, measureRoute, startServer } from './http-bench.js';
+import { HTTP_PARAMS, compileServer, createSessions, measureRoute, startServer } from './http-bench.js';
 import { STARTS_PER_SESSION } from './bench-config.js';
 
 const store = (process.argv[2] ?? 'memory') as 'memory' | 'redis';
@@ -17,11 +17,14 @@ const route = (process.argv[3] ?? 'start') as 'start' | 'init' | 'bare';
 HTTP_PARAMS.durationSeconds = Number(process.argv[4] ?? '6');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'otp-bench-prof-'));
 const prefix = `otp-bench-prof:${process.pid}:`;
+// The compiled server, as `npm run bench` measures it (and the profile then names real lines).
+compileServer();
 const server = await startServer(store, 'redis://127.0.0.1:6379', prefix, { BENCH_PROFILE: '1' });
 const n = route === 'start' ? Math.ceil((2500 * (HTTP_PARAMS.durationSeconds + HTTP_PARAMS.warmupSeconds)) / STARTS_PER_SESSION) : 100;
 const sessions = await createSessions(server, 0, n, `prof-${Date.now()}-`);
 const profileFile = path.join(dir, 'measured.cpuprofile');
 const f = await measureRoute(server, route, sessions, profileFile);
+if (process.env.PROFILE_SAVE) writeFileSync(process.env.PROFILE_SAVE, JSON.stringify({ responses: f.responses, file: profileFile }));
 console.log(`${route} on ${store}: ${f.reqPerSec.toFixed(0)} req/s, answers ${JSON.stringify(f.answers)}`);
 await server.stop();
 if (store === 'redis') {

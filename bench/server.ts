@@ -102,8 +102,11 @@ app.post('/bench/exports', express.json(), (req, res) => {
 app.post('/bench/bare', (req, res) => {
   res.json({ status: 'OK', in_flow: req.session.authn !== undefined });
 });
+let cpuAtReset = process.cpuUsage();
 app.get('/bench/stats', (_req, res) => {
+  const cpu = process.cpuUsage(cpuAtReset);
   res.json({
+    cpuMicros: cpu.user + cpu.system,
     store: storeType,
     events: Object.fromEntries(events),
     redis: counting ? { total: counting.total(), calls: counting.calls.slice(0, 200) } : null,
@@ -113,6 +116,7 @@ app.get('/bench/stats', (_req, res) => {
 app.post('/bench/reset', (_req, res) => {
   events.clear();
   counting?.reset();
+  cpuAtReset = process.cpuUsage();
   res.json({ ok: true });
 });
 if (process.env.BENCH_PROFILE === '1') {
@@ -132,6 +136,42 @@ if (process.env.BENCH_PROFILE === '1') {
 }
 app.use(authn.router);
 app.use(authn.errorHandler);
+
+// --- BENCH_FILL=N (bench/http-growth.ts only): before listening, N pending transactions put into the store through
+// its own operations, as bench/growth.ts's insertPending does (open + reserveSend('first') + commitSend: what a first
+// GET leaves behind), so an HTTP `start` can be timed against a store that holds many. Keys shaped like real ones
+// (32-char session id, a distinct subject); the code id made as src/otp/otp-sending.ts makes it (newId), the hash
+// with the server's own OTP keys (BENCH_ENV's). Imported here, so a server without BENCH_FILL loads nothing more.
+const fillCount = Number(process.env.BENCH_FILL ?? 0);
+if (fillCount > 0) {
+  const { randomBytes } = await import('node:crypto');
+  const { hashCode } = await import('../src/otp/code-hash.js');
+  const { newId } = await import('../src/otp/ids.js');
+  const { otpPolicyFromConfig } = await import('../src/otp/policy.js');
+  const { mobileOf } = await import('./bench-config.js');
+  const entry = config.authenticators.find((a) => a.canonicalType === 'OTP')!;
+  const policy = otpPolicyFromConfig(entry.config as Parameters<typeof otpPolicyFromConfig>[0]);
+  const started = performance.now();
+  for (let i = 0; i < fillCount; i += 1) {
+    const now = Date.now();
+    const key = { sessionId: randomBytes(24).toString('base64url'), authenticatorId: entry.id, subject: `fill${String(i).padStart(8, '0')}` };
+    const opened = await authn.store.open(key, { reference: null, sends_codes: true }, policy, now);
+    const reserved = await authn.store.reserveSend(key, policy, now, 'first');
+    if (!opened.ok || !reserved.tx || !reserved.outcome.ok) throw new Error(`BENCH_FILL: transaction ${i} refused`);
+    const committed = await authn.store.commitSend(key, policy, reserved.outcome.reservation_id, {
+      id: newId(),
+      hash: hashCode(authn.secrets.otpKeys, opened.tx.id, String(100000 + (i % 900000))),
+      destination: { address: mobileOf(i), country: 'SE', line_type: 'MOBILE' },
+      sent_at: now,
+      expires_at: now + policy.ttl_seconds * 1000,
+      channel: 'sms',
+    });
+    if (!committed.tx || !committed.outcome.ok) throw new Error(`BENCH_FILL: transaction ${i} not committed`);
+  }
+  const held = (authn.store as { size?: () => number }).size?.() ?? -1;
+  console.log(`FILLED ${fillCount} in ${Math.round(performance.now() - started)} ms; the store holds ${held}`);
+}
+// --- end BENCH_FILL
 
 const server = createServer({ keepAliveTimeout: 60_000 }, app);
 server.listen(port, '127.0.0.1', () => console.log(`READY ${storeType} ${port}`));
