@@ -98,12 +98,12 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const chains = planChains(config);
   const lastHandler = authnErrorHandler();
   const router = express.Router();
+  const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler, translations.detect);
+  router.use(shortcut.middleware);
   router.use(translations.middleware);
   router.use(rememberLanguage(config.i18n.languages, config.server.session.secure));
   // Security headers on the authenticators' own paths only, so a host's other routes keep their own policy.
   const headers = securityHeaders(config);
-  const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler);
-  router.use(shortcut.middleware);
   // Every path mounted so far, in order: the shortcut must not take a request an earlier mount would answer.
   const mounted: string[] = [WEB_BASE, `${WEB_BASE}/admin`];
   router.use(WEB_BASE, headers, createWebRouter(config.overlay_dir, config.server.session.secure));

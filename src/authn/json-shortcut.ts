@@ -16,14 +16,19 @@ export interface JsonShortcut {
   add(path: string, handler: JsonHandler, mountedBefore: readonly string[]): void;
 }
 
-export function jsonShortcut(headers: RequestHandler, onError: ErrorRequestHandler): JsonShortcut {
+/**
+ * `prepare` does for a request taken here what the router's own middleware would (the language); a request with a
+ * query string (`?lng=`, which may also set the language cookie) takes the router.
+ */
+export function jsonShortcut(headers: RequestHandler, onError: ErrorRequestHandler, prepare: (req: Request) => void): JsonShortcut {
   const routes = new Map<string, JsonHandler>();
   const noop = () => undefined;
   return {
     middleware: (req, res, next) => {
-      if (req.method !== 'POST' && req.method !== 'PUT') return next();
+      if ((req.method !== 'POST' && req.method !== 'PUT') || req.url.includes('?')) return next();
       const handler = routes.get(req.path);
       if (handler === undefined || bodyKind(req) !== 'json') return next();
+      prepare(req);
       headers(req, res, noop);
       handler(req, res).catch((error: unknown) => onError(error, req, res, next));
     },

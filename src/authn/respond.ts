@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { OtpError } from '../errors.js';
 import { log } from '../events/logger.js';
+import { translatorOf } from '../i18n/setup.js';
 
 /**
  * Answers of every authenticator: JSON with `status`, errors from the one catalogue with a translated message.
@@ -9,8 +10,7 @@ import { log } from '../events/logger.js';
 type Translate = (key: string, options?: Record<string, unknown>) => string;
 
 export function translator(req: Request): Translate {
-  const t = (req as Request & { t?: Translate }).t;
-  return t ?? ((key: string) => key);
+  return (translatorOf(req) as Translate | undefined) ?? ((key: string) => key);
 }
 
 /** A wrong code keeps the original product's text key (`otp_validation.ERROR`); every other code its own. */

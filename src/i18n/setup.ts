@@ -12,8 +12,13 @@ export const LANGUAGE_COOKIE = 'lng';
 
 export interface Translations {
   instance: I18n;
-  /** Express middleware: detects the language (?lng=, the language cookie, Accept-Language, fallback). */
+  /**
+   * Express middleware: detects the language (?lng=, the language cookie, Accept-Language, fallback) and sets
+   * `req.t` and `req.language` for the host's routes too.
+   */
   middleware: RequestHandler;
+  /** The same detection for a request this package answers itself (the JSON API), without touching `req`. */
+  detect(req: Request): void;
   /** A translator for a language, for use outside a request. */
   fixed(lng: string): TFunction;
 }
@@ -51,24 +56,48 @@ export async function createTranslations(config: I18nConfig, overlayDir: string 
       }
     }
   }
+  const language = requestLanguages(instance, detector, config);
   return {
     instance,
-    middleware: languageMiddleware(instance, detector, config),
+    middleware: language.middleware,
+    detect: language.detect,
     fixed: (lng) => instance.getFixedT(lng),
   };
 }
 
+/** What a request's language is, kept beside the request rather than on it (see requestLanguages). */
+interface RequestLanguage {
+  lng: string;
+  t: TFunction;
+  languages: readonly string[];
+}
+
+const detected = new WeakMap<object, RequestLanguage>();
+
 /** The request's language as one of the configured ones (`sv`, not `sv-SE`), for pages, templates and answers. */
-export function languageOf(req: { language?: string; resolvedLanguage?: string }): string {
-  return req.resolvedLanguage ?? (req.language ?? 'en').split('-')[0] ?? 'en';
+export function languageOf(req: object & { language?: string; resolvedLanguage?: string }): string {
+  return detected.get(req)?.lng ?? req.resolvedLanguage ?? (req.language ?? 'en').split('-')[0] ?? 'en';
+}
+
+/** The request's translator, if its language was detected. */
+export function translatorOf(req: object): TFunction | undefined {
+  return detected.get(req)?.t ?? (req as { t?: TFunction }).t;
+}
+
+/** The configured languages, for a page's language links. */
+export function languagesOf(req: object): readonly string[] {
+  return detected.get(req)?.languages ?? ['en'];
 }
 
 /**
  * The library's detection (`?lng=`, the cookie, Accept-Language, in that order) without its per-request work:
  * i18next-http-middleware's `handle` clones the whole i18next instance for every request, which cost a fifth of
  * a `start` (bench/README.md). The languages are fixed at start-up, so one translator per language serves all.
+ * The result is kept in a WeakMap: Express gives every request object its own prototype, so each property added to
+ * one is a fresh hidden-class transition (~4 µs each, measured); only `t` and `language`, which a host's routes
+ * read, are set on the request, and only by the middleware.
  */
-function languageMiddleware(instance: I18n, detector: LanguageDetector, config: I18nConfig): RequestHandler {
+function requestLanguages(instance: I18n, detector: LanguageDetector, config: I18nConfig): { middleware: RequestHandler; detect(req: Request): void } {
   const translators = new Map(config.languages.map((lng) => [lng, instance.getFixedT(lng)]));
   const supported = (code: unknown): string | undefined => {
     if (typeof code !== 'string') return undefined;
@@ -77,19 +106,25 @@ function languageMiddleware(instance: I18n, detector: LanguageDetector, config: 
     return translators.has(base) ? base : undefined;
   };
   const resolve = (request: unknown): string => {
-    const detected = detector.detect(request as never, {} as never, undefined as never) as string | string[] | undefined;
-    return (Array.isArray(detected) ? detected.map(supported).find(Boolean) : supported(detected)) ?? config.fallback;
+    const found = detector.detect(request as never, {} as never, undefined as never) as string | string[] | undefined;
+    return (Array.isArray(found) ? found.map(supported).find(Boolean) : supported(found)) ?? config.fallback;
   };
-  const detect = memoisedDetection(resolve);
-  return (req, res, next) => {
-    const lng = detect(req);
-    const r = req as Request & { t: TFunction; i18n: I18n; language: string; languages: string[]; resolvedLanguage: string };
-    r.t = translators.get(lng) ?? instance.getFixedT(lng);
-    r.i18n = instance;
-    r.language = lng;
-    r.resolvedLanguage = lng;
-    r.languages = [lng];
-    next();
+  const lngOf = memoisedDetection(resolve);
+  const detect = (req: Request): RequestLanguage => {
+    const lng = lngOf(req);
+    const language = { lng, t: translators.get(lng) ?? instance.getFixedT(lng), languages: config.languages };
+    detected.set(req, language);
+    return language;
+  };
+  return {
+    detect: (req) => void detect(req),
+    middleware: (req, _res, next) => {
+      const { lng, t } = detect(req);
+      const r = req as Request & { t: TFunction; language: string };
+      r.t = t;
+      r.language = lng;
+      next();
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { csrfToken } from '../authn/csrf.js';
 import { translator } from '../authn/respond.js';
 import { CONSENT_COOKIE, hasConsent } from '../i18n/language-cookie.js';
-import { languageOf } from '../i18n/setup.js';
+import { languageOf, languagesOf } from '../i18n/setup.js';
 
 /** What every authenticator page needs besides its own content: language, translations, CSRF, consent, links. */
 export interface PageContext {
@@ -20,11 +20,9 @@ export interface PageContext {
 export const WEB_BASE = '/_authn';
 
 export function pageContext(req: Request): PageContext {
-  const r = req as Request & { language?: string; resolvedLanguage?: string; i18n?: { options?: { supportedLngs?: readonly string[] | false } } };
-  const supported = r.i18n?.options?.supportedLngs;
   return {
-    lang: languageOf(r),
-    languages: Array.isArray(supported) ? supported.filter((l) => l !== 'cimode') : ['en'],
+    lang: languageOf(req),
+    languages: languagesOf(req),
     t: translator(req),
     csrfToken: csrfToken(req),
     consent: hasConsent(req),
