@@ -359,24 +359,29 @@ export async function benchStore(store: 'memory' | 'redis', redisUrl: string, pr
   try {
     const tag = `${store}-${Date.now()}-`;
     const { warmupSeconds, sliceSeconds, rounds, connections } = HTTP_PARAMS;
-    // Bare and init: a small set in round robin (nothing is used up; one session per connection and then some).
+    // A first bare run on a small set, to size the pool of sessions start needs.
     const base = await createSessions(server, 0, connections * 5, tag);
     const cycle = new Pool(base, false);
-    log(`  ${store}: ${base.length} sessions for bare/init; warming up bare`);
+    log(`  ${store}: ${base.length} sessions to size the run; warming up bare`);
     const rate = (await cannon(server, 'bare', cycle, warmupSeconds, null)).requests.average;
     // Start: fresh sessions, 20 wrong codes each, enough for the bare route's rate (start is slower) over the
     // warm-up and every slice, plus a margin; a shortfall shows as poolExhausted and fails the evaluated-check.
     const needed = Math.ceil((rate * (warmupSeconds + rounds * sliceSeconds) * 1.3) / STARTS_PER_SESSION) + (rounds + 2) * connections;
-    const fresh = new Pool(await createSessions(server, base.length, needed, tag), true);
+    const sessions = await createSessions(server, base.length, needed, tag);
+    const fresh = new Pool(sessions, true);
+    // Bare and init read the same sessions start uses, round robin: the same session store of the same size,
+    // visited the same way, so the session's own cost is the same on both sides of a ratio.
+    const same = new Pool(sessions, false);
     log(`  ${store}: ${needed} fresh sessions for start; warming up start and init`);
     await cannon(server, 'start', fresh, warmupSeconds, null);
-    await cannon(server, 'init', cycle, warmupSeconds, null);
+    await cannon(server, 'bare', same, warmupSeconds, null);
+    await cannon(server, 'init', same, warmupSeconds, null);
     const slices: Record<'bare' | 'start' | 'init', RouteFigure[]> = { bare: [], start: [], init: [] };
     const perRound: StoreFigures['rounds'] = [];
     for (let round = 0; round < rounds; round += 1) {
-      const bare = await measureSlice(server, 'bare', cycle, sliceSeconds);
+      const bare = await measureSlice(server, 'bare', same, sliceSeconds);
       const start = await measureSlice(server, 'start', fresh, sliceSeconds);
-      const init = await measureSlice(server, 'init', cycle, sliceSeconds);
+      const init = await measureSlice(server, 'init', same, sliceSeconds);
       slices.bare.push(bare); slices.start.push(start); slices.init.push(init);
       const fig = (f: RouteFigure) => ({ reqPerSec: f.reqPerSec, cpuPerResponse: f.cpuPerResponse });
       perRound.push({ bare: fig(bare), start: fig(start), init: fig(init) });
