@@ -26,7 +26,7 @@ export const HTTP_PARAMS = {
   /** One measured slice of one route. */
   sliceSeconds: 2,
   /** Rounds of (bare, start, init) slices. */
-  rounds: 5,
+  rounds: 7,
   /** profile.ts and whatif.ts: one measured run of this length after the warm-up. */
   durationSeconds: 6,
 };
