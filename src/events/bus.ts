@@ -9,8 +9,9 @@ export type EventListener = (event: EventRecord) => void;
 /** Replaced, never changed in place, so an emit in progress keeps the list it started with. */
 let listeners: readonly EventListener[] = [];
 
-export function emitEvent(id: EventId, fields: EventFields, now: Date = new Date()): EventRecord {
-  const record: EventRecord = { event_id: id, name: EVENTS[id].name, timestamp: now.toISOString(), ...fields };
+/** `base` (the fields every event of a request shares) and `fields` are merged into the one record made here. */
+export function emitEvent(id: EventId, fields: EventFields | Omit<EventFields, 'IDENTIFIER'>, now: Date = new Date(), base?: Readonly<Record<string, unknown>>): EventRecord {
+  const record = { event_id: id, name: EVENTS[id].name, timestamp: now.toISOString(), ...base, ...fields } as EventRecord;
   for (const listener of listeners) {
     try {
       listener(record);

@@ -4,7 +4,7 @@
  * replayed into another transaction, and is checked under every configured key so that keys can
  * rotate (OTP_SECRET="new,old": the first signs, all verify).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { LiveCode } from '../pipes/types.js';
 import { flatString } from './flat-string.js';
 
@@ -14,10 +14,25 @@ export const MAX_ENTERED_CODE_LENGTH = 64;
 const HASH_PREFIX = 'h1.';
 const DIGEST_BYTES = 32;
 
+/** Keys as KeyObjects, made once per key: createHmac would otherwise import the key string on every call. */
+const keyObjects = new Map<string, KeyObject>();
+
+function keyObject(key: string): KeyObject {
+  let made = keyObjects.get(key);
+  if (made === undefined) {
+    made = createSecretKey(Buffer.from(key, 'utf8'));
+    keyObjects.set(key, made);
+  }
+  return made;
+}
+
 function digest(key: string, transactionId: string, code: string): Buffer {
   // Length-prefixing the transaction id keeps ("ab", "c1") and ("a", "bc1") apart.
-  return createHmac('sha256', key).update(`otp:${transactionId.length}:${transactionId}:${code}`, 'utf8').digest();
+  return createHmac('sha256', keyObject(key)).update(`otp:${transactionId.length}:${transactionId}:${code}`, 'utf8').digest();
 }
+
+/** Compared against when a stored hash is unreadable, so every comparison does the same work; never written. */
+const FILLER = Buffer.alloc(DIGEST_BYTES);
 
 function usableKeys(keys: readonly string[]): string[] {
   const usable = keys.filter((k) => typeof k === 'string' && k.length > 0);
@@ -53,12 +68,11 @@ export function matchCode(
   const usable = usableKeys(keys);
   const valid = typeof input === 'string' && input.length > 0 && input.length <= MAX_ENTERED_CODE_LENGTH;
   const candidates = usable.map((key) => digest(key, String(transactionId), valid ? input : ''));
-  const filler = Buffer.alloc(DIGEST_BYTES);
   let matched: string | null = null;
   for (const live of hashes) {
     const stored = decode(live?.hash);
     for (const candidate of candidates) {
-      const equal = timingSafeEqual(candidate, stored ?? filler);
+      const equal = timingSafeEqual(candidate, stored ?? FILLER);
       if (equal && stored && valid && matched === null) matched = live.id;
     }
   }

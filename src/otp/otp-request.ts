@@ -96,7 +96,7 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
     traceId: state.trace_id,
     exports,
     expand: (template) => asText(expandString(template, scope)),
-    emit: (id, fields = {}) => void emitEvent(id, { ...baseFields(), ...fields } as EventFields),
+    emit: (id, fields = {}) => void emitEvent(id, fields, new Date(), baseFields()),
     flow: (flowState, hooks) => {
       // Built here rather than by createFlowContext, whose copy of `request` would read every lazy field of it.
       let session: Record<string, unknown> | undefined;
