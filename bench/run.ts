@@ -188,11 +188,11 @@ function render(m: ReturnType<typeof machine>, stores: StoreFigures[], httpGrowt
   const memStart = stores.find((s) => s.store === 'memory')?.routes.start;
   if (memStart) {
     const delta = (large.median_us - small.median_us) / 1000;
-    row('memory.growth.share', 'the growth as a share of one HTTP `start` (memory p50 above)', `+${fmt(delta * 1000, 2)} µs of ${fmt(memStart.p50)} ms`, '—', `${fmt((100 * delta) / Math.max(memStart.p50, 0.001), 3)} %`, '(context)', '—');
+    row('memory.growth.share', 'the growth as a share of one HTTP `start` (memory p50 above)', `${delta >= 0 ? '+' : '−'}${fmt(Math.abs(delta) * 1000, 2)} µs of ${fmt(memStart.p50)} ms`, '—', `${fmt((100 * delta) / Math.max(memStart.p50, 0.001), 3)} %`, '(context)', '—');
   }
   lines.push(...rows, '');
   lines.push('Ratios of req/s are start (or init) over the bare route measured in the same server process, on the same sessions store, in alternating slices seconds apart; the figure is the median of the rounds\' ratios. Latencies are autocannon\'s (ms, with 20 connections in flight, so they include queueing).', '');
-  lines.push('Causes of each FAIL, with file, line and suggested fix: bench/README.md, "Findings".', '');
+  lines.push('What each FAIL comes from, what was done about it and what is left: bench/README.md, "Findings".', '');
   return lines.join('\n');
 }
 
