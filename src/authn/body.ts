@@ -55,6 +55,10 @@ export async function readBody(req: Request, res: Response, allowForm: boolean):
  * what body-parser would give; every other request (a charset, a coding, chunked, empty, too long) goes to it.
  */
 function plainJsonLength(req: Request): number | null {
+  // A body the host's own parser (express.json() before the router) or anything else already read is not in the
+  // stream any more: body-parser then answers with what that parser left, so it gets these.
+  // A client already gone (its socket closed): body-parser refuses that request (aborted), as it always did.
+  if ((req as { _body?: unknown })._body || req.readableEnded || !req.readable || req.socket?.destroyed) return null;
   const h = req.headers;
   if (!PLAIN_JSON.has(h['content-type'] ?? '') || h['content-encoding'] !== undefined || h['transfer-encoding'] !== undefined) return null;
   const text = h['content-length'];

@@ -10,7 +10,7 @@ import { renderPasswordPage } from '../web/password-page.js';
 import { pageContext } from '../web/page-context.js';
 import { bodyKind, readBody } from './body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from './csrf.js';
-import { authnErrorHandler, errorBody, errorMessage } from './respond.js';
+import { authnErrorHandler, errorBody, errorMessage, sendJson } from './respond.js';
 import { authnState } from './session-state.js';
 import type { StepHooks } from './step.js';
 
@@ -79,7 +79,7 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
     const done = step.finished?.(req);
     if (done) return res.redirect(303, done);
     const token = csrfToken(req);
-    if (req.accepts(['html', 'json']) === 'json') return res.json({ status: 'PENDING', csrf_token: token });
+    if (req.accepts(['html', 'json']) === 'json') return sendJson(res, 200, { status: 'PENDING', csrf_token: token });
     return page(req, res, 200);
   });
 
@@ -91,7 +91,7 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
     const { body } = await readBody(req, res, true);
     if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown>)?._csrf)) throw new OtpError('CSRF');
     const done = step.finished?.(req);
-    if (done) return kind === 'form' ? res.redirect(303, done) : res.json({ status: 'COMPLETED', location: done });
+    if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
     if (kind === 'form') {
       try {
         return res.redirect(303, await check(req, fromForm(body)));
@@ -104,11 +104,11 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
     }
     if (!validate(body)) throw new OtpError('BAD_REQUEST');
     const location = await check(req, (body as { data: Credentials }).data);
-    return res.json({ status: 'COMPLETED', location });
+    return sendJson(res, 200, { status: 'COMPLETED', location });
   };
   router.post('/', post);
   router.put('/', post);
-  router.all('/', (req, res) => { res.setHeader('Allow', 'GET, POST, PUT'); res.status(405).json(errorBody(req, new OtpError('BAD_REQUEST', {}, { status: 405 }))); });
+  router.all('/', (req, res) => { res.setHeader('Allow', 'GET, POST, PUT'); sendJson(res, 405, errorBody(req, new OtpError('BAD_REQUEST', {}, { status: 405 }))); });
   router.use(authnErrorHandler());
   return router;
 }

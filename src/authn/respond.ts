@@ -43,6 +43,8 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   // With its length stated the answer goes out whole, not chunked (express-session holds back its last byte
   // until the session is touched, and without a length that turns into chunked encoding), as res.json does.
   res.setHeader('Content-Length', Buffer.byteLength(text));
+  // Answers carry a session's state (attempts left, the CSRF token): never kept by a cache.
+  res.setHeader('Cache-Control', 'no-store');
   res.end(text);
 }
 
@@ -85,6 +87,6 @@ export function authnErrorHandler(): ErrorRequestHandler {
       return sendError(req, res, new OtpError('UNAVAILABLE', { retry_after: 5 }));
     }
     log.error(`unexpected error on ${req.method} ${req.baseUrl}${req.path}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    res.status(500).json({ status: 'ERROR', error: { code: 'INTERNAL', message: 'Internal error' } });
+    sendJson(res, 500, { status: 'ERROR', error: { code: 'INTERNAL', message: 'Internal error' } });
   };
 }

@@ -17,7 +17,7 @@ export interface Translations {
    * `req.t` and `req.language` for the host's routes too.
    */
   middleware: RequestHandler;
-  /** The same detection for a request this package answers itself (the JSON API), without touching `req`. */
+  /** The same for a request the JSON shortcut takes past the router (src/authn/json-shortcut.ts). */
   detect(req: Request): void;
   /** A translator for a language, for use outside a request. */
   fixed(lng: string): TFunction;
@@ -95,7 +95,7 @@ export function languagesOf(req: object): readonly string[] {
  * a `start` (bench/README.md). The languages are fixed at start-up, so one translator per language serves all.
  * The result is kept in a WeakMap: Express gives every request object its own prototype, so each property added to
  * one is a fresh hidden-class transition (~4 µs each, measured); only `t` and `language`, which a host's routes
- * read, are set on the request, and only by the middleware.
+ * and step hooks read, are set on the request.
  */
 function requestLanguages(instance: I18n, detector: LanguageDetector, config: I18nConfig): { middleware: RequestHandler; detect(req: Request): void } {
   const translators = new Map(config.languages.map((lng) => [lng, instance.getFixedT(lng)]));
@@ -116,13 +116,16 @@ function requestLanguages(instance: I18n, detector: LanguageDetector, config: I1
     detected.set(req, language);
     return language;
   };
+  const detectAndSet = (req: Request): void => {
+    const { lng, t } = detect(req);
+    const r = req as Request & { t: TFunction; language: string };
+    r.t = t;
+    r.language = lng;
+  };
   return {
-    detect: (req) => void detect(req),
+    detect: detectAndSet,
     middleware: (req, _res, next) => {
-      const { lng, t } = detect(req);
-      const r = req as Request & { t: TFunction; language: string };
-      r.t = t;
-      r.language = lng;
+      detectAndSet(req);
       next();
     },
   };
@@ -139,8 +142,9 @@ const MEMO_SIZE = 512;
 function memoisedDetection(resolve: (request: unknown) => string): (req: Request) => string {
   const memo = new Map<string, string>();
   return (req) => {
-    if (req.url.includes('?')) return resolve(req); // a query may name the language (`?lng=`, or escaped)
-    const cookie = cookieValue(req.headers.cookie, LANGUAGE_COOKIE, false);
+    // A query may name the language (`?lng=`, or escaped); a cookie parser's `req.cookies` is what the detector reads.
+    if (req.url.includes('?') || (req as { cookies?: unknown }).cookies) return resolve(req);
+    const cookie = detectorsCookie(req.headers.cookie, LANGUAGE_COOKIE);
     const accept = req.headers['accept-language'] ?? '';
     const key = `${cookie ?? ''}\n${accept}`;
     let lng = memo.get(key);
@@ -155,13 +159,28 @@ function memoisedDetection(resolve: (request: unknown) => string): (req: Request
   };
 }
 
-/** One cookie's value from a Cookie header (the first of that name), decoded unless `decode` is false; undefined when absent or malformed. */
-export function cookieValue(header: string | undefined, name: string, decode = true): string | undefined {
+/**
+ * The language cookie as the detector reads it from the header (i18next-http-middleware's getCookies): the name
+ * trimmed, the value as it stands, the last of that name winning. A request made of `name=<that value>` then reads
+ * the same to the detector.
+ */
+function detectorsCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  let value: string | undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq);
+    if (key.trim() === name) value = eq < 0 ? '' : part.slice(eq + 1);
+  }
+  return value;
+}
+
+/** One cookie's value from a Cookie header (the first of that name), decoded; undefined when absent or malformed. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) {
-      if (!decode) return part.slice(eq + 1).trim();
       try {
         return decodeURIComponent(part.slice(eq + 1).trim());
       } catch {

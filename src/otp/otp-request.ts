@@ -25,21 +25,25 @@ export interface OtpRequest {
 }
 
 /**
- * What expressions and valves see of the request. Reading `req.ip`, `req.hostname` and `req.protocol` runs
- * Express's proxy-trust logic each time, and a `start` never needs them: they are read once, on first use.
+ * What expressions and valves see of the request, a fresh one for each flow (a valve may change its copy).
+ * Reading `req.hostname` and `req.protocol` runs Express's proxy-trust logic each time, and a `start` never needs
+ * them: they are read on first use. The address is read at once (`ip`): the events need it, and once the client
+ * has gone the request no longer knows it.
  */
-function requestView(req: Request): Record<string, unknown> {
-  let ip: string | undefined;
+function requestView(req: Request, ip: string): Record<string, unknown> {
   let host: string | undefined;
   let protocol: string | undefined;
   let path: string | undefined;
   return {
-    get ip() { return (ip ??= req.ip ?? ''); },
+    ip,
     method: req.method,
     // The path as the browser asked for it, the same whether the request came through the router or not.
     get path() { return (path ??= (req.originalUrl || req.url).split('?')[0] ?? '/'); },
+    set path(value: string) { path = value; },
     get host() { return (host ??= req.hostname); },
+    set host(value: string) { host = value; },
     get protocol() { return (protocol ??= req.protocol); },
+    set protocol(value: string) { protocol = value; },
     language: requestLanguage(req),
     headers: {},
     query: {},
@@ -47,7 +51,7 @@ function requestView(req: Request): Record<string, unknown> {
   };
 }
 
-function scopeOf(req: Request, exports: Record<string, unknown>) {
+function scopeOf(req: Request, ip: string, exports: Record<string, unknown>) {
   // The session copy is made only if an expression or a valve reads it: most requests never do.
   let session: Record<string, unknown> | undefined;
   let request: Record<string, unknown> | undefined;
@@ -58,7 +62,7 @@ function scopeOf(req: Request, exports: Record<string, unknown>) {
       return session;
     },
     get request() {
-      return (request ??= requestView(req));
+      return (request ??= requestView(req, ip));
     },
     state: {},
     items: [],
@@ -78,14 +82,15 @@ function asText(value: unknown): string {
 export function otpRequest(req: Request, authenticatorId: string, config: OtpAuthenticatorConfig, appName?: string): OtpRequest | null {
   const state = authnState(req);
   const exports = state.exports;
-  const scope = scopeOf(req, exports);
+  const ip = req.ip ?? '';
+  const scope = scopeOf(req, ip, exports);
   const subject = asText(expandString(config.subject, scope)).trim();
   if (!subject || !req.sessionID) return null;
   const customer = config.custom_identifier ? asText(expandString(config.custom_identifier, scope)) : '';
   let base: Record<string, unknown> | undefined;
   const baseFields = () => (base ??= {
     IDENTIFIER: state.trace_id,
-    SOURCE_ADDRESS: (scope.request as { ip: string }).ip,
+    SOURCE_ADDRESS: ip,
     AUTHENTICATOR_IDENTIFIER: authenticatorId,
     ...(customer ? { CUSTOMER_IDENTIFIER: customer } : {}),
   });
@@ -102,7 +107,7 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
       let session: Record<string, unknown> | undefined;
       return {
         id: state.trace_id,
-        request: scope.request as FlowContext['request'],
+        request: requestView(req, ip) as unknown as FlowContext['request'],
         authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
         // Made on first read (a valve may still replace it).
         get session() { return (session ??= scope.session as Record<string, unknown>); },

@@ -145,14 +145,14 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       if (wantsJson) {
         const body = statusAnswer(tx, policy, services.now());
         if (state === 'ABORTED') body.location = step.locations(req).failure;
-        return res.json({ ...body, csrf_token: token });
+        return sendJson(res, 200, { ...body, csrf_token: token });
       }
       return sendPage(req, res, 200, tx);
     } catch (error) {
       if (!(error instanceof OtpError)) throw error;
       if (wantsJson) {
         setRetryAfter(res, error.details.retry_after);
-        return res.status(error.status).json({ ...errorBody(req, error), csrf_token: token });
+        return sendJson(res, error.status, { ...errorBody(req, error), csrf_token: token });
       }
       const tx = error.code === 'NOT_IN_FLOW' ? null : await services.store.get({ sessionId: req.sessionID, authenticatorId: id, subject: requestFor(req).subject }, services.now());
       setRetryAfter(res, error.details.retry_after);

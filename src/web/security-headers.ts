@@ -67,7 +67,7 @@ export function securityHeaders(config: AppConfig): RequestHandler {
 
 /**
  * The JSON API's answers (src/authn/json-shortcut.ts): the headers that protect a JSON answer (the same CSP, so it
- * can never run as a page or be framed; nosniff; no caching of answers that carry a session's state; HSTS; the
+ * can never run as a page or be framed; nosniff; HSTS; the
  * referrer and cross-origin resource policies) without those that only steer how a browser treats an HTML document
  * (opener and origin-agent isolation, DNS prefetch, download and cross-domain policies, the legacy XSS filter).
  * Each header is work on every `start`.
@@ -76,5 +76,5 @@ const API_HEADERS = new Set(['content-security-policy', 'x-content-type-options'
 
 export function apiSecurityHeaders(config: AppConfig): RequestHandler {
   const kept = helmetHeaders(config).filter(([name]) => API_HEADERS.has(name.toLowerCase()));
-  return setting([...kept, ['Cache-Control', 'no-store']]);
+  return setting(kept);
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import express from 'express';
+import request from 'supertest';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import type { Server } from 'node:http';
@@ -84,6 +86,45 @@ describe('OTP API: JSON requests past the router', () => {
     ];
     assert.deepEqual(messages, [sv.errors.INVALID_OTP, en.errors.INVALID_OTP, en.errors.INVALID_OTP], 'the cookie wins over Accept-Language');
   });
+
+  it('the language cookie is read as the detector reads it: the last of two wins, a value with a space is no language', async () => {
+    const u = await h().user();
+    const start = (seed: number, cookie: string) => u.agent.post(OTP_PATH).set('X-CSRF-Token', u.csrf).set('Cookie', cookie).send({ type: 'start', data: { otp: wrongCode(h().codes(), seed) } });
+    assert.equal((await start(1, 'lng=en; lng=sv')).body.error.message, sv.errors.INVALID_OTP);
+    assert.equal((await start(2, 'lng= sv')).body.error.message, en.errors.INVALID_OTP);
+  });
+
+  it('every JSON answer, through the shortcut or the router, GET or POST, is never cached', async () => {
+    const u = await h().user();
+    const answers = [
+      await u.agent.get(OTP_PATH).set('Accept', 'application/json'),
+      await u.agent.post(OTP_PATH).set('X-CSRF-Token', u.csrf).send({ type: 'status' }),
+      await u.agent.post(`${OTP_PATH}/`).set('X-CSRF-Token', u.csrf).send({ type: 'status' }),
+      await u.agent.post(`${OTP_PATH}?lng=sv`).set('X-CSRF-Token', u.csrf).send({ type: 'status' }),
+      await u.agent.post(OTP_PATH).send({ type: 'status' }),
+    ];
+    for (const res of answers) assert.equal(res.headers['cache-control'], 'no-store', `${res.status} ${res.text}`);
+  });
+
+  it('a host that parses JSON bodies itself before the router (express.json()) is answered as before, on either path', async () => {
+    const { authn } = h();
+    const app = express();
+    app.use(authn.session);
+    app.use(express.json());
+    app.post('/test/exports', (req, res) => {
+      req.session.authn = { trace_id: 'trace-host-json', exports: req.body as Record<string, unknown>, completed: [], counters: {} };
+      res.json({ ok: true });
+    });
+    app.use(authn.router);
+    app.use(authn.errorHandler);
+    const agent = request.agent(app);
+    await agent.post('/test/exports').send({ username: 'alice', mobile: '+46701234567' }).expect(200);
+    const csrf = (await agent.get(OTP_PATH).set('Accept', 'application/json')).body.csrf_token as string;
+    for (const path of [OTP_PATH, `${OTP_PATH}/`]) {
+      const res = await agent.post(path).set('X-CSRF-Token', csrf).timeout(5000).send({ type: 'start', data: { otp: wrongCode(h().codes()) } });
+      assertErrorAnswer(res, 200, 'INVALID_OTP');
+    }
+  });
 });
 
 describe('OTP API: every way a JSON body arrives', () => {
@@ -106,6 +147,24 @@ describe('OTP API: every way a JSON body arrives', () => {
     assert.equal(res.status, 200);
     assert.equal((res.body.error as { code: string }).code, 'INVALID_OTP');
     assert.equal(h().events.filter((e) => e.event_id === 'WEB_100020').length, 1, 'evaluated once');
+  });
+
+  it('a client that sends its start and goes at once: refused as an aborted request, or evaluated with its address in the event', async () => {
+    const body = JSON.stringify({ type: 'start', data: { otp: wrongCode(h().codes()) } });
+    const headers = { ...(await credentials()), 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) };
+    const { port } = server.address() as AddressInfo;
+    for (let i = 0; i < 3; i += 1) {
+      const socket = connect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`POST ${OTP_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+      socket.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const evaluated = h().events.filter((e) => e.event_id === 'WEB_100020');
+    for (const e of evaluated) assert.match(String(e.SOURCE_ADDRESS), /127\.0\.0\.1/, 'no event without the address (SPEC section 4)');
+    // And the server is still there for the next client.
+    const res = await rawPost(server, { ...(await credentials()), 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }, [body]);
+    assert.equal((res.body.error as { code: string }).code, 'INVALID_OTP');
   });
 
   it('chunked, without a Content-Length (read by body-parser)', async () => {
