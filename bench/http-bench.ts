@@ -55,6 +55,8 @@ export interface RouteFigure {
   redisCommands: number | null;
   /** The server process's CPU time (user + system) over the measured window, per response, in µs. */
   cpuPerResponse: number;
+  /** Of which garbage-collection pauses of the main thread, per response, in µs (minor = scavenges, major = mark-compact). */
+  gcPerResponse: { minor: number; major: number };
   /** Sessions a start run had to reuse because the pool ran out (its requests would not be evaluated). */
   poolExhausted: number;
 }
@@ -191,7 +193,7 @@ export async function createSessions(server: Server, from: number, n: number, ta
   });
 }
 
-async function stats(server: Server): Promise<{ cpuMicros: number; events: Record<string, number>; redis: { total: number; calls: string[] } | null }> {
+async function stats(server: Server): Promise<{ cpuMicros: number; gcMs: { minor: number; major: number; other: number }; events: Record<string, number>; redis: { total: number; calls: string[] } | null }> {
   return json(await fetch(`${server.base}/bench/stats`));
 }
 
@@ -268,7 +270,8 @@ async function measureSlice(server: Server, route: 'bare' | 'start' | 'init', po
   const answers: Answers = {};
   if (profileFile) await (await fetch(`${server.base}/bench/profile/start`, { method: 'POST' })).arrayBuffer();
   const r = await cannon(server, route, pool, seconds, answers);
-  const cpu = (await stats(server)).cpuMicros;
+  const atStop = await stats(server);
+  const cpu = atStop.cpuMicros;
   if (profileFile) await (await fetch(`${server.base}/bench/profile/stop?file=${encodeURIComponent(profileFile)}`, { method: 'POST' })).arrayBuffer();
   // Requests still in flight when autocannon stopped finish on the server: let them, then read the counters.
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -285,6 +288,7 @@ async function measureSlice(server: Server, route: 'bare' | 'start' | 'init', po
     events: s.events,
     redisCommands: s.redis ? s.redis.total : null,
     cpuPerResponse: cpu / Math.max(1, r.requests.total),
+    gcPerResponse: { minor: (1000 * atStop.gcMs.minor) / Math.max(1, r.requests.total), major: (1000 * (atStop.gcMs.major + atStop.gcMs.other)) / Math.max(1, r.requests.total) },
     poolExhausted: pool.exhausted,
   };
 }
@@ -322,6 +326,10 @@ function pooled(slices: RouteFigure[]): RouteFigure {
     events: slices.reduce((a, f) => add(a, f.events), {} as Record<string, number>),
     redisCommands: slices[0]!.redisCommands === null ? null : slices.reduce((n, f) => n + (f.redisCommands ?? 0), 0),
     cpuPerResponse: slices.reduce((n, f) => n + f.cpuPerResponse * f.responses, 0) / Math.max(1, responses),
+    gcPerResponse: {
+      minor: slices.reduce((n, f) => n + f.gcPerResponse.minor * f.responses, 0) / Math.max(1, responses),
+      major: slices.reduce((n, f) => n + f.gcPerResponse.major * f.responses, 0) / Math.max(1, responses),
+    },
     poolExhausted: slices[slices.length - 1]!.poolExhausted,
   };
 }

@@ -157,7 +157,8 @@ function render(m: ReturnType<typeof machine>, stores: StoreFigures[], httpGrowt
     const check = evaluatedCheck(start);
     row(`${s.store}.start`, '`start` with a wrong code: req/s, p50 / p99; ratio: the median of the rounds\' start/bare', `${fmt(start.reqPerSec)} req/s, ${fmt(start.p50)} / ${fmt(start.p99)} ms (rounds: ${perRound('start')}; ratios ${roundRatios('start')})`, `bare ${fmt(bare.reqPerSec)} req/s`, pct(r), `≥ ${pct(target)}`, verdict(r >= target && check.ok));
     row(`${s.store}.start.evaluated`, 'every measured start really evaluated the code', check.text, '—', '—', 'all', verdict(check.ok));
-    row(`${s.store}.start.cpu`, 'server CPU time per answer (user + system of the server process over the slices): bare, start; ratio bare/start (median of the rounds)', `${fmt(bare.cpuPerResponse)} µs, ${fmt(start.cpuPerResponse)} µs`, '—', pct(s.ratios.startCpu), '(context)', '—');
+    const gc = (f: RouteFigure) => `GC pauses ${fmt(f.gcPerResponse.minor)} minor + ${fmt(f.gcPerResponse.major)} major`;
+    row(`${s.store}.start.cpu`, 'server CPU time per answer (user + system of the server process over the slices), with the main thread\'s GC pauses in it: bare, start; ratio bare/start (median of the rounds)', `bare ${fmt(bare.cpuPerResponse)} µs (${gc(bare)}), start ${fmt(start.cpuPerResponse)} µs (${gc(start)})`, '—', pct(s.ratios.startCpu), '(context)', '—');
     row(`${s.store}.init`, '`init` on a pending transaction: req/s, p50 / p99', `${fmt(init.reqPerSec)} req/s, ${fmt(init.p50)} / ${fmt(init.p99)} ms (ratios ${roundRatios('init')})`, `bare ${fmt(bare.reqPerSec)} req/s`, pct(s.ratios.init), 'none set (reported)', '—');
     if (s.store === 'redis') {
       const rt = s.roundTrips!;

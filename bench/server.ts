@@ -22,6 +22,7 @@
  * proxy (bench/counting-client.ts), wired as docs/deployment.md shows.
  */
 import { writeFileSync } from 'node:fs';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { createServer } from 'node:http';
 import { Session as InspectorSession } from 'node:inspector/promises';
 import path from 'node:path';
@@ -103,10 +104,21 @@ app.post('/bench/bare', (req, res) => {
   res.json({ status: 'OK', in_flow: req.session.authn !== undefined });
 });
 let cpuAtReset = process.cpuUsage();
+// Garbage-collection pauses of the main thread since the last reset (ms), by kind: how much of the CPU is GC.
+const gcMs = { minor: 0, major: 0, other: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gcMs.minor += entry.duration;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcMs.major += entry.duration;
+    else gcMs.other += entry.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 app.get('/bench/stats', (_req, res) => {
   const cpu = process.cpuUsage(cpuAtReset);
   res.json({
     cpuMicros: cpu.user + cpu.system,
+    gcMs,
     store: storeType,
     events: Object.fromEntries(events),
     redis: counting ? { total: counting.total(), calls: counting.calls.slice(0, 200) } : null,
@@ -117,6 +129,7 @@ app.post('/bench/reset', (_req, res) => {
   events.clear();
   counting?.reset();
   cpuAtReset = process.cpuUsage();
+  gcMs.minor = 0; gcMs.major = 0; gcMs.other = 0;
   res.json({ ok: true });
 });
 if (process.env.BENCH_PROFILE === '1') {
