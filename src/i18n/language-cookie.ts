@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { LANGUAGE_COOKIE, cookieValue } from './setup.js';
+import { LANGUAGE_COOKIE } from './setup.js';
 
 /**
  * The language cookie is a preference, so it is written only after the user accepted cookies (the banner).
@@ -9,7 +9,17 @@ export const CONSENT_COOKIE = 'cookie_consent';
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 export function readCookie(req: Request, name: string): string | undefined {
-  return cookieValue(req.headers.cookie, name);
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 export function hasConsent(req: Request): boolean {
