@@ -2,8 +2,8 @@
  * Counts what the app sends to Redis: a proxy over a node-redis client that records every method called on it by
  * name (evalSha, eval, get, set, sendCommand, ...), following `withCommandOptions`. Methods run bound to the real
  * client, so a command that calls another internally is counted once: one entry = one command asked of the
- * connection = one round trip (nothing here pipelines). The same idea as test/redis/counting-client.ts, kept in
- * bench/ so the benchmark does not depend on test helpers that change under it.
+ * connection = one round trip (nothing here pipelines). test/redis/counting-client.ts uses it too, so the tests
+ * count round trips as the benchmark does.
  */
 export interface CountingClient<C extends object> {
   readonly client: C;
