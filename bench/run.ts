@@ -2,7 +2,7 @@
  * `npm run bench` (tsx bench/run.ts): the benchmarks of issue 12. Writes bench/RESULTS.md (overwriting it) and
  * prints the same table. See bench/README.md for what each figure means.
  *
- *   npm run bench                       everything (~3 minutes)
+ *   npm run bench                       everything (~5 minutes)
  *   npm run bench -- --skip-redis       memory only (no Redis needed)
  *   npm run bench -- --growth-size N    the large store of the growth figure (default 1,000,000)
  *   REDIS_URL=redis://127.0.0.1:6379    where Redis is (127.0.0.1 only in this setup)
