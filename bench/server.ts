@@ -17,7 +17,8 @@
  *                        over exactly the measured window (bench/profile.ts).
  * - BENCH_WHATIF (diagnostics for bench/whatif.ts, never set by `npm run bench`): a comma list of
  *     i18n     the per-request i18next clone replaced by a per-language cached translator (what a fix would do),
- *     nostack  Error.stackTraceLimit = 0 (what an OtpError costs for its stack trace).
+ *     nostack  Error.stackTraceLimit = 0 (what an OtpError costs for its stack trace),
+ *     nolimits rate limits that grant at once without counting (the most folding them into the store could save).
  * With Redis the transaction store, the rate limits and connect-redis share ONE connection wrapped in a counting
  * proxy (bench/counting-client.ts), wired as docs/deployment.md shows.
  */
@@ -66,8 +67,9 @@ if (storeType === 'redis') {
   };
 }
 
-const authn = await createAuthn(config, { env: { ...process.env, ...BENCH_ENV }, ...options });
 const whatIf = new Set((process.env.BENCH_WHATIF ?? '').split(',').filter(Boolean));
+if (whatIf.has('nolimits')) options = { ...options, limits: () => ({ consume: async () => ({ ok: true }), refund: async () => {}, remaining: async () => null, isEnabled: () => false }) };
+const authn = await createAuthn(config, { env: { ...process.env, ...BENCH_ENV }, ...options });
 if (whatIf.has('nostack')) Error.stackTraceLimit = 0;
 if (whatIf.has('i18n')) {
   // i18next-http-middleware calls instance.cloneInstance() (a full i18next instance) and instance.dir() per request;

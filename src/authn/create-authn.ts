@@ -98,7 +98,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const chains = planChains(config);
   const lastHandler = authnErrorHandler();
   const router = express.Router();
-  const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler, translations.detect);
+  const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler, translations.remember);
   router.use(shortcut.middleware);
   router.use(translations.middleware);
   router.use(rememberLanguage(config.i18n.languages, config.server.session.secure));

@@ -17,8 +17,9 @@ export interface JsonShortcut {
 }
 
 /**
- * `prepare` does for a request taken here what the router's own middleware would (the language); a request with a
- * query string (`?lng=`, which may also set the language cookie) takes the router.
+ * `prepare` does for a request taken here what the router's own middleware would for this package's answers (the
+ * language; `req.t` and `req.language` are left unset, as no host route sees the request); a request with a query
+ * string (`?lng=`, which may also set the language cookie) takes the router.
  */
 export function jsonShortcut(headers: RequestHandler, onError: ErrorRequestHandler, prepare: (req: Request) => void): JsonShortcut {
   const routes = new Map<string, JsonHandler>();

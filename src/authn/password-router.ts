@@ -88,7 +88,7 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
     // A session whose login is finished does not run its steps again: another user's password must not ride on
     // this session's completed second factor. Signing in as someone else starts with /logout.
     if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
-    const { body } = await readBody(req, res, true);
+    const { body } = await readBody(req, res, true, kind);
     if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown>)?._csrf)) throw new OtpError('CSRF');
     const done = step.finished?.(req);
     if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });

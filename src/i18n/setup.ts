@@ -17,8 +17,15 @@ export interface Translations {
    * `req.t` and `req.language` for the host's routes too.
    */
   middleware: RequestHandler;
-  /** The same for a request the JSON shortcut takes past the router (src/authn/json-shortcut.ts). */
+  /** The same for one request (the middleware's work without the middleware). */
   detect(req: Request): void;
+  /**
+   * Detects the language for this package's own answers (messages, pages) without setting `req.t` and
+   * `req.language`: for a request the JSON shortcut answers (src/authn/json-shortcut.ts), which no host route
+   * sees. Express gives each request a prototype of its own app (setPrototypeOf), after which every property added
+   * to the request builds it a new hidden class: two of them were a measurable part of a `start` (bench/README.md).
+   */
+  remember(req: Request): void;
   /** A translator for a language, for use outside a request. */
   fixed(lng: string): TFunction;
 }
@@ -61,6 +68,7 @@ export async function createTranslations(config: I18nConfig, overlayDir: string 
     instance,
     middleware: language.middleware,
     detect: language.detect,
+    remember: language.remember,
     fixed: (lng) => instance.getFixedT(lng),
   };
 }
@@ -97,7 +105,7 @@ export function languagesOf(req: object): readonly string[] {
  * one is a fresh hidden-class transition (~4 µs each, measured); only `t` and `language`, which a host's routes
  * and step hooks read, are set on the request.
  */
-function requestLanguages(instance: I18n, detector: LanguageDetector, config: I18nConfig): { middleware: RequestHandler; detect(req: Request): void } {
+function requestLanguages(instance: I18n, detector: LanguageDetector, config: I18nConfig): { middleware: RequestHandler; detect(req: Request): void; remember(req: Request): void } {
   const translators = new Map(config.languages.map((lng) => [lng, instance.getFixedT(lng)]));
   const supported = (code: unknown): string | undefined => {
     if (typeof code !== 'string') return undefined;
@@ -124,6 +132,7 @@ function requestLanguages(instance: I18n, detector: LanguageDetector, config: I1
   };
   return {
     detect: detectAndSet,
+    remember: (req) => void detect(req),
     middleware: (req, _res, next) => {
       detectAndSet(req);
       next();

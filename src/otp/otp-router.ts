@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { readBody, bodyKind } from '../authn/body.js';
+import { readBody, bodyKind, type BodyKind } from '../authn/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../authn/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../authn/respond.js';
 import type { JsonHandler } from '../authn/json-shortcut.js';
@@ -161,11 +161,12 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
   });
 
   // ---- PUT/POST: the request types --------------------------------------------------------------------------
-  const post = async (req: Request, res: Response) => {
-    const kind = bodyKind(req);
+  const post = (req: Request, res: Response) => receive(req, res, bodyKind(req));
+
+  async function receive(req: Request, res: Response, kind: BodyKind | null): Promise<unknown> {
     // The login this step belongs to is finished: nothing to send or check again (see the password step).
     if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
-    const { body } = await readBody(req, res, true);
+    const { body } = await readBody(req, res, true, kind);
     if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown> | undefined)?._csrf)) throw new OtpError('CSRF');
     const done = step.finished?.(req);
     if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
@@ -174,7 +175,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     if (answer.kind === 'error') return sendError(req, res, answer.error);
     if (answer.kind === 'redirect') return res.redirect(303, answer.location);
     return sendJson(res, answer.status, answer.body);
-  };
+  }
 
   async function postForm(req: Request, res: Response, body: unknown): Promise<void> {
     if (!csrfValid(req, (body as Record<string, unknown> | undefined)?._csrf)) throw new OtpError('CSRF');
@@ -222,5 +223,6 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: 405 }));
   });
   router.use(authnErrorHandler());
-  return { router, json: post };
+  // The shortcut hands over only requests it found to be JSON (src/authn/json-shortcut.ts).
+  return { router, json: (req, res) => receive(req, res, 'json') };
 }
