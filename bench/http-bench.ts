@@ -116,7 +116,9 @@ export async function startServer(store: 'memory' | 'redis', redisUrl: string, p
   const port = await freePort();
   const outbox = path.join(os.tmpdir(), `otp-bench-outbox-${process.pid}-${store}-${Date.now()}.jsonl`);
   // BENCH_SERVER_JS: the server compiled to JavaScript (compileServer); without it, the source via tsx.
-  const serverArgs = process.env.BENCH_SERVER_JS ? [process.env.BENCH_SERVER_JS] : ['--import', 'tsx', path.join(BENCH_DIR, 'server.ts')];
+  // BENCH_NODE_ARGS (diagnostics only, e.g. --trace-gc): node flags for the server process.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const serverArgs = [...nodeArgs, ...(process.env.BENCH_SERVER_JS ? [process.env.BENCH_SERVER_JS] : ['--import', 'tsx', path.join(BENCH_DIR, 'server.ts')])];
   const child = spawn(process.execPath, serverArgs, {
     cwd: ROOT,
     env: { ...process.env, BENCH_PORT: String(port), BENCH_STORE: store, BENCH_REDIS_URL: redisUrl, BENCH_PREFIX: prefix, BENCH_OUTBOX: outbox, NODE_ENV: '', ...extraEnv },
