@@ -5,6 +5,7 @@ import type { EventFields, EventId } from '../events/catalogue.js';
 import { authnState, sessionView } from '../authn/session-state.js';
 import { languageOf } from '../i18n/setup.js';
 import { expandString } from '../pipes/expand.js';
+import { lazyDescriptors, withLazyFields } from './lazy-fields.js';
 import type { FlowContext, FlowHooks, OtpFlowState } from '../pipes/types.js';
 import type { TxKey } from '../store/types.js';
 
@@ -24,51 +25,57 @@ export interface OtpRequest {
   expand(template: string): string;
 }
 
-/**
- * What expressions and valves see of the request, a fresh one for each flow (a valve may change its copy).
- * Reading `req.hostname` and `req.protocol` runs Express's proxy-trust logic each time, and a `start` never needs
- * them: they are read on first use. The address is read at once (`ip`): the events need it, and once the client
- * has gone the request no longer knows it.
- */
-function requestView(req: Request, ip: string): Record<string, unknown> {
-  let host: string | undefined;
-  let protocol: string | undefined;
-  let path: string | undefined;
-  return {
-    ip,
-    method: req.method,
-    // The path as the browser asked for it, the same whether the request came through the router or not.
-    get path() { return (path ??= (req.originalUrl || req.url).split('?')[0] ?? '/'); },
-    set path(value: string) { path = value; },
-    get host() { return (host ??= req.hostname); },
-    set host(value: string) { host = value; },
-    get protocol() { return (protocol ??= req.protocol); },
-    set protocol(value: string) { protocol = value; },
-    language: requestLanguage(req),
-    headers: {},
-    query: {},
-    body: {},
-  };
+interface RequestContext {
+  req: Request;
+  ip: string;
 }
 
-function scopeOf(req: Request, ip: string, exports: Record<string, unknown>) {
-  // The session copy is made only if an expression or a valve reads it: most requests never do.
-  let session: Record<string, unknown> | undefined;
-  let request: Record<string, unknown> | undefined;
-  return {
-    exports,
-    get session() {
-      session ??= sessionView(req);
-      return session;
-    },
-    get request() {
-      return (request ??= requestView(req, ip));
-    },
-    state: {},
-    items: [],
-    authenticator: {},
-  } as unknown as Parameters<typeof expandString>[1];
+/** Read from Express only when used: `hostname` and `protocol` run its proxy-trust logic, which a `start` never needs. */
+const REQUEST_FIELDS = lazyDescriptors<RequestContext>({
+  // The path as the browser asked for it, the same whether the request came through the router or not.
+  path: ({ req }) => (req.originalUrl || req.url).split('?')[0] ?? '/',
+  host: ({ req }) => req.hostname,
+  protocol: ({ req }) => req.protocol,
+});
+
+/**
+ * What expressions and valves see of the request, a fresh one for each flow (a valve may change its copy).
+ * The address is read at once (`ip`): the events need it, and once the client has gone the request no longer
+ * knows it. `path`, `host` and `protocol` are own properties read on first use (src/otp/lazy-fields.ts).
+ */
+function requestView(req: Request, ip: string): Record<string, unknown> {
+  const view = { ip, method: req.method, language: requestLanguage(req), headers: {}, query: {}, body: {} };
+  return withLazyFields(view, { req, ip }, REQUEST_FIELDS);
 }
+
+/**
+ * What `${...}` in the authenticator's own settings (subject, destination) reads. The session copy and the request
+ * view are made only if an expression reads them: most requests never do. Expansion looks a root up as a plain
+ * property, so the class's getters serve; no per-request closures (src/otp/lazy-fields.ts says why that matters).
+ */
+class RequestScope {
+  readonly state = {};
+  readonly items = [];
+  readonly authenticator = {};
+  private sessionCopy: Record<string, unknown> | undefined;
+  private requestCopy: Record<string, unknown> | undefined;
+
+  constructor(
+    private readonly context: RequestContext,
+    readonly exports: Record<string, unknown>,
+  ) {}
+
+  get session(): Record<string, unknown> {
+    return (this.sessionCopy ??= sessionView(this.context.req));
+  }
+
+  get request(): Record<string, unknown> {
+    return (this.requestCopy ??= requestView(this.context.req, this.context.ip));
+  }
+}
+
+/** A flow's `session`: the scope's copy, made on first read (a valve may still replace it). */
+const FLOW_FIELDS = lazyDescriptors<RequestScope>({ session: (scope) => scope.session });
 
 export function requestLanguage(req: Request): string {
   return languageOf(req as Request & { language?: string; resolvedLanguage?: string });
@@ -83,10 +90,11 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
   const state = authnState(req);
   const exports = state.exports;
   const ip = req.ip ?? '';
-  const scope = scopeOf(req, ip, exports);
-  const subject = asText(expandString(config.subject, scope)).trim();
+  const scope = new RequestScope({ req, ip }, exports);
+  const expansionScope = scope as unknown as Parameters<typeof expandString>[1];
+  const subject = asText(expandString(config.subject, expansionScope)).trim();
   if (!subject || !req.sessionID) return null;
-  const customer = config.custom_identifier ? asText(expandString(config.custom_identifier, scope)) : '';
+  const customer = config.custom_identifier ? asText(expandString(config.custom_identifier, expansionScope)) : '';
   let base: Record<string, unknown> | undefined;
   const baseFields = () => (base ??= {
     IDENTIFIER: state.trace_id,
@@ -100,23 +108,17 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
     subject,
     traceId: state.trace_id,
     exports,
-    expand: (template) => asText(expandString(template, scope)),
+    expand: (template) => asText(expandString(template, expansionScope)),
     emit: (id, fields = {}) => void emitEvent(id, fields, new Date(), baseFields()),
-    flow: (flowState, hooks) => {
-      // Built here rather than by createFlowContext, whose copy of `request` would read every lazy field of it.
-      let session: Record<string, unknown> | undefined;
-      return {
-        id: state.trace_id,
-        request: requestView(req, ip) as unknown as FlowContext['request'],
-        authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
-        // Made on first read (a valve may still replace it).
-        get session() { return (session ??= scope.session as Record<string, unknown>); },
-        set session(value: Record<string, unknown>) { session = value; },
-        exports,
-        state: flowState,
-        items: [],
-        ...(hooks ? { hooks } : {}),
-      };
-    },
+    // Built here rather than by createFlowContext, whose copy of `request` would read every lazy field of it.
+    flow: (flowState, hooks) => withLazyFields({
+      id: state.trace_id,
+      request: requestView(req, ip) as unknown as FlowContext['request'],
+      authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
+      exports,
+      state: flowState,
+      items: [],
+      ...(hooks ? { hooks } : {}),
+    }, scope, FLOW_FIELDS) as unknown as FlowContext,
   };
 }

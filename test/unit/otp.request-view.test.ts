@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
 import type { Request } from 'express';
 import { otpRequest } from '../../src/otp/otp-request.js';
 import type { OtpAuthenticatorConfig } from '../../src/config/types.js';
@@ -47,5 +48,23 @@ describe('OTP request view', () => {
     assert.equal(first.request.path, '/other');
     assert.equal(second.request.host, 'login.example');
     assert.equal(second.request.path, '/sso/authn/otp');
+  });
+
+  it('a flow\'s session is a copy of the session made on first read; a valve may replace it', () => {
+    const r = otpRequest(fakeRequest([]), 'otp', config)!;
+    const flow = r.flow({});
+    assert.deepEqual(flow.session, { authn: { trace_id: 'trace-1', exports: { username: 'alice' }, completed: [], counters: {} } });
+    assert.equal(r.expand('${session.authn.trace_id}'), 'trace-1');
+    flow.session = { replaced: true };
+    assert.deepEqual(flow.session, { replaced: true });
+    assert.deepEqual(Object.keys(flow).sort(), ['authenticator', 'exports', 'id', 'items', 'request', 'session', 'state']);
+  });
+
+  it('flows and their request views are fast objects (no per-request getter closures: bench/README.md, F1b)', () => {
+    v8.setFlagsFromString('--allow-natives-syntax');
+    const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+    const flow = otpRequest(fakeRequest([]), 'otp', config)!.flow({});
+    assert.equal(hasFastProperties(flow), true);
+    assert.equal(hasFastProperties(flow.request), true);
   });
 });
