@@ -3,9 +3,9 @@
  * views of a request that expressions and valves see.
  *
  * Why not `{ get host() { ... } }`: an object literal with accessors gets fresh getter closures each time it is
- * made, and V8 keeps such an object in slow (dictionary) mode. Made per request, with closures that hold the
- * request, that cost a `start` ~5 KB more of its objects surviving young-generation collections and ~20 µs of
- * server CPU per view (bench/README.md, F1b). Here every object shares the same getter and setter functions, so
+ * made, and V8 keeps such an object in slow (dictionary) mode. Made per request (the expansion scope, the flow and
+ * its request view), with closures that hold the request, they cost a `start` ~5 KB more of its objects surviving
+ * young-generation collections and ~25 µs of server CPU (bench/README.md, F1b, finding 4). Here every object shares the same getter and setter functions, so
  * it stays a fast object with a shared shape; what each one needs is kept in a non-enumerable symbol property,
  * which spread, JSON and `Object.keys` do not see.
  */
