@@ -270,7 +270,8 @@ async function measureSlice(server: Server, route: 'bare' | 'start' | 'init', po
   await new Promise((resolve) => setTimeout(resolve, 300));
   await resetStats(server);
   const answers: Answers = {};
-  if (profileFile) await (await fetch(`${server.base}/bench/profile/start`, { method: 'POST' })).arrayBuffer();
+  // A file named *.heapprofile gets the allocation profile (bench/alloc.ts), any other the CPU profile.
+  if (profileFile) await (await fetch(`${server.base}/bench/profile/start${profileFile.endsWith('.heapprofile') ? '?heap=1' : ''}`, { method: 'POST' })).arrayBuffer();
   const r = await cannon(server, route, pool, seconds, answers);
   const atStop = await stats(server);
   const cpu = atStop.cpuMicros;

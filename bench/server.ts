@@ -14,7 +14,8 @@
  * - GET  /bench/stats    events seen by id, Redis commands counted since the last reset, process memory.
  * - POST /bench/reset    resets those counters.
  * - POST /bench/profile/start, POST /bench/profile/stop?file=... (only with BENCH_PROFILE=1): the V8 CPU profiler
- *                        over exactly the measured window (bench/profile.ts).
+ *                        over exactly the measured window (bench/profile.ts); with ?heap=1 on start, V8's sampling
+ *                        heap profiler instead (bench/alloc.ts).
  * - BENCH_WHATIF (diagnostics for bench/whatif.ts, never set by `npm run bench`): a comma list of
  *     i18n     the per-request i18next clone replaced by a per-language cached translator (what a fix would do),
  *     nostack  Error.stackTraceLimit = 0 (what an OtpError costs for its stack trace),
@@ -137,14 +138,22 @@ app.post('/bench/reset', (_req, res) => {
 if (process.env.BENCH_PROFILE === '1') {
   const inspector = new InspectorSession();
   inspector.connect();
-  app.post('/bench/profile/start', async (_req, res) => {
+  let heap = false;
+  app.post('/bench/profile/start', async (req, res) => {
+    // ?heap=1: V8's sampling heap profiler instead, counting every allocation (collected ones too).
+    heap = req.query.heap === '1';
+    if (heap) {
+      await inspector.post('HeapProfiler.enable');
+      await inspector.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      return res.json({ ok: true });
+    }
     await inspector.post('Profiler.enable');
     await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
     await inspector.post('Profiler.start');
     res.json({ ok: true });
   });
   app.post('/bench/profile/stop', async (req, res) => {
-    const { profile } = await inspector.post('Profiler.stop');
+    const { profile } = heap ? await inspector.post('HeapProfiler.stopSampling') : await inspector.post('Profiler.stop');
     writeFileSync(String(req.query.file), JSON.stringify(profile));
     res.json({ ok: true });
   });
