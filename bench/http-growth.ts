@@ -40,6 +40,8 @@ export interface HttpGrowthSide {
   invalidOtp: number;
   /** Events the server emitted over the measured slices: WEB_100020 (a wrong entry evaluated) must equal requests. */
   events: Record<string, number>;
+  /** The server's CPU time (µs, user + system, all threads) and its main thread's GC pauses (µs) over the measured slices, per request. */
+  cpuPerRequestUs: number; gcPausePerRequestUs: { minor: number; major: number };
 }
 
 export interface HttpGrowthFigures {
@@ -213,7 +215,7 @@ export async function benchHttpGrowth(opts: { sizes: [number, number]; log: (lin
       }
       pairRatios.push(sides[1].sliceMedians[p]! / sides[0].sliceMedians[p]!);
     }
-    const after = await Promise.all(sides.map((s) => getJson<{ memory: NodeJS.MemoryUsage; events: Record<string, number> }>(`${s.server.base}/bench/stats`)));
+    const after = await Promise.all(sides.map((s) => getJson<{ memory: NodeJS.MemoryUsage; events: Record<string, number>; cpuMicros: number; gcMs: { minor: number; major: number } }>(`${s.server.base}/bench/stats`)));
     const figure = (side: Side, j: 0 | 1): HttpGrowthSide => {
       const sorted = [...side.times].sort((x, y) => x - y);
       return {
@@ -221,6 +223,8 @@ export async function benchHttpGrowth(opts: { sizes: [number, number]; log: (lin
         heapUsedBefore: heapBefore[j]!.memory.heapUsed, heapUsedAfter: after[j]!.memory.heapUsed,
         sliceMedianMs: side.sliceMedians, medianMs: median(side.sliceMedians), p99Ms: percentile(sorted, 0.99),
         meanMs: sorted.reduce((x, y) => x + y, 0) / sorted.length, requests: sorted.length, invalidOtp: side.invalid, events: after[j]!.events,
+        cpuPerRequestUs: after[j]!.cpuMicros / sorted.length,
+        gcPausePerRequestUs: { minor: (1000 * after[j]!.gcMs.minor) / sorted.length, major: (1000 * after[j]!.gcMs.major) / sorted.length },
       };
     };
     const figures = [figure(sides[0], 0), figure(sides[1], 1)] as const;
