@@ -31,13 +31,19 @@ if (!['start', 'bare', 'init'].includes(route) || !Number.isInteger(rounds) || r
 function buildRevision(rev: string): { js: string; remove(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'otp-bench-ab-'));
   const tree = path.join(dir, 'tree');
-  execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: ROOT, stdio: 'ignore' });
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(tree, 'bench', 'tsconfig.json')], { cwd: tree, stdio: 'inherit' });
-  return {
-    js: path.join(tree, 'bench', '.build', 'bench', 'server.js'),
-    remove: () => { execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' }); rmSync(dir, { recursive: true, force: true }); },
+  const remove = () => {
+    execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
   };
+  execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: ROOT, stdio: 'ignore' });
+  try {
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(tree, 'bench', 'tsconfig.json')], { cwd: tree, stdio: 'inherit' });
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return { js: path.join(tree, 'bench', '.build', 'bench', 'server.js'), remove };
 }
 
 const median = (v: number[]): number => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
