@@ -4,6 +4,7 @@ import session, { type Store as SessionStore } from 'express-session';
 import type { AppConfig, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
 import { readSecrets, type Secrets } from '../config/secrets.js';
 import { log, warnOnce } from '../events/logger.js';
+import { redactSecrets } from '../events/redact.js';
 import { createHealthRouter } from '../ops/health.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { ProductionRefusedError, productionProblems } from '../ops/production-guards.js';
@@ -91,7 +92,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     warn: (message) => log.warn(message),
     languages: config.i18n.languages,
     ...(config.overlay_dir ? { messagesDir: join(config.overlay_dir, 'locales') } : {}),
-    reportError: (error, where) => log.error(`pipe ${where.pipe}, valve ${where.valve}: ${where.reason}: ${error instanceof Error ? error.message : String(error)}`),
+    reportError: (error, where) => log.error(redactSecrets(`pipe ${where.pipe}, valve ${where.valve}: ${where.reason}: ${error instanceof Error ? error.message : String(error)}`, where.secrets ?? [])),
   });
   const appName = typeof config.globals.app_name === 'string' ? config.globals.app_name : undefined;
 

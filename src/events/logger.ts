@@ -5,6 +5,7 @@ import type { LoggingConfig } from '../config/types.js';
 import { onEvent } from './bus.js';
 import type { EventRecord } from './catalogue.js';
 import { formatCef, formatJson, type ProductInfo } from './format.js';
+import { redactDestinations } from './redact.js';
 
 /**
  * The only module that talks to winston. Two loggers: the event log (one line per event, JSON or CEF, to
@@ -25,11 +26,12 @@ function operationalLogger(level: LoggingConfig['level']): winston.Logger {
 
 let appLogger = operationalLogger('info');
 
+// Lines may quote a library's or a custom valve's error text: what looks like a destination is masked first.
 export const log = {
-  info: (message: string): void => void appLogger.info(message),
-  warn: (message: string): void => void appLogger.warn(message),
-  error: (message: string): void => void appLogger.error(message),
-  debug: (message: string): void => void appLogger.debug(message),
+  info: (message: string): void => void appLogger.info(redactDestinations(message)),
+  warn: (message: string): void => void appLogger.warn(redactDestinations(message)),
+  error: (message: string): void => void appLogger.error(redactDestinations(message)),
+  debug: (message: string): void => void appLogger.debug(redactDestinations(message)),
 };
 
 const warned = new Set<string>();

@@ -2,7 +2,7 @@
  * The pipe engine: a pipe is built once from its definition (every problem found then, at start-up)
  * and run per flow. Valves run in order; the first failure stops the flow.
  */
-import type { FlowContext, FlowFailure, FlowResult, PipeDefinition, Valve, ValveDefinition, ValveDeps } from './types.js';
+import type { FlowContext, FlowFailure, FlowResult, OtpFlowState, PipeDefinition, Valve, ValveDefinition, ValveDeps } from './types.js';
 import { getValve, type ValveRegistration } from './valve-registry.js';
 import { compileCondition, checkCondition, type Condition } from './condition.js';
 import { checkExpansions, expandValue, hasExpansions } from './expand.js';
@@ -91,6 +91,11 @@ interface PreparedValve {
   fixed?: Valve;
 }
 
+/** What a flow holds that an error's text must not carry into a log: the codes and the destination. */
+function flowSecrets(state: OtpFlowState): string[] {
+  return [state.code?.value, state.otp, state.destination?.address, state.destination_input].filter((v): v is string => typeof v === 'string' && v !== '');
+}
+
 export function buildPipe(def: PipeDefinition, deps: ValveDeps): Pipe {
   const problems = checkPipeDefinition(def);
   if (problems.length > 0) throw new PipeBuildError(String(def?.id), problems);
@@ -118,9 +123,9 @@ export function buildPipe(def: PipeDefinition, deps: ValveDeps): Pipe {
   });
 
   const fail = (failure: FlowFailure): FlowResult => ({ ok: false, failure });
-  const report = (error: unknown, valve: string, reason: string): void => {
+  const report = (error: unknown, valve: string, reason: string, state: OtpFlowState): void => {
     try {
-      deps.reportError?.(error, { pipe: def.id, valve, reason });
+      deps.reportError?.(error, { pipe: def.id, valve, reason, secrets: flowSecrets(state) });
     } catch {
       // A broken reporter must not turn a handled failure into a thrown one.
     }
@@ -136,7 +141,7 @@ export function buildPipe(def: PipeDefinition, deps: ValveDeps): Pipe {
         if (v.condition) {
           const outcome = await v.condition.test(ctx);
           if (!outcome.ok) {
-            report(outcome.error, v.name, FlowReason.CONDITION_ERROR);
+            report(outcome.error, v.name, FlowReason.CONDITION_ERROR, ctx.state);
             return fail({ reason: FlowReason.CONDITION_ERROR, message: 'exec_if could not be evaluated', valve: v.name });
           }
           if (!outcome.value) continue;
@@ -148,7 +153,7 @@ export function buildPipe(def: PipeDefinition, deps: ValveDeps): Pipe {
         } else {
           const built = instantiate(v, ctx, deps);
           if ('failure' in built) {
-            report(built.error, v.name, FlowReason.VALVE_ERROR);
+            report(built.error, v.name, FlowReason.VALVE_ERROR, ctx.state);
             return fail({ ...built.failure, valve: v.name });
           }
           valve = built.valve;
@@ -156,18 +161,18 @@ export function buildPipe(def: PipeDefinition, deps: ValveDeps): Pipe {
 
         const outcome = await runWithTimeout(valve, ctx, v.timeoutMs);
         if (outcome.kind === 'timeout') {
-          report(new Error(`valve ${v.name} did not settle within ${v.timeoutMs} ms`), v.name, FlowReason.VALVE_TIMEOUT);
+          report(new Error(`valve ${v.name} did not settle within ${v.timeoutMs} ms`), v.name, FlowReason.VALVE_TIMEOUT, ctx.state);
           return fail({ reason: FlowReason.VALVE_TIMEOUT, message: `no answer within ${v.timeoutMs} ms`, valve: v.name });
         }
         if (outcome.kind === 'error') {
-          report(outcome.error, v.name, FlowReason.VALVE_ERROR);
+          report(outcome.error, v.name, FlowReason.VALVE_ERROR, ctx.state);
           return fail({ reason: FlowReason.VALVE_ERROR, message: 'the valve failed', valve: v.name });
         }
         const result = outcome.result;
         if (result === undefined || result === null) continue;
         const failure = readFailure(result);
         if (!failure) {
-          report(new Error(`valve ${v.name} returned an unexpected result`), v.name, FlowReason.VALVE_ERROR);
+          report(new Error(`valve ${v.name} returned an unexpected result`), v.name, FlowReason.VALVE_ERROR, ctx.state);
           return fail({ reason: FlowReason.VALVE_ERROR, message: 'the valve failed', valve: v.name });
         }
         return fail({ ...failure, valve: v.name });

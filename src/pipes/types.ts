@@ -115,9 +115,11 @@ export interface ValveDeps {
   production: boolean;
   /**
    * Told the real error when a valve throws, times out or its condition fails, so the host can log
-   * it (through events/); the flow result itself carries only a generic message. Optional.
+   * it (through events/); the flow result itself carries only a generic message. `secrets` are what the flow held
+   * that must not reach a log (its code, the code entered, the destination as entered and normalised): the error's
+   * text may quote them. Optional.
    */
-  reportError?(error: unknown, where: { pipe: string; valve: string; reason: string }): void;
+  reportError?(error: unknown, where: { pipe: string; valve: string; reason: string; secrets?: readonly string[] }): void;
   /**
    * Told configuration warnings found when a valve is built (an SMS template that cannot fit one GSM-7 segment,
    * say), so the host can log them once. Optional: without it warnings are dropped.

@@ -4,13 +4,13 @@ import { buildPipe, buildPipes, checkPipeDefinition, PipeBuildError } from '../.
 import { createFlowContext } from '../../src/pipes/flow-context.js';
 import type { FlowContext, ValveDeps } from '../../src/pipes/types.js';
 
-const reported: Array<{ reason: string; valve: string; error: unknown }> = [];
+const reported: Array<{ reason: string; valve: string; error: unknown; secrets: readonly string[] }> = [];
 const deps: ValveDeps = {
   otpKeys: ['k1'],
   configDir: '.',
   now: () => 1_700_000_000_000,
   production: false,
-  reportError: (error, where) => reported.push({ reason: where.reason, valve: where.valve, error }),
+  reportError: (error, where) => reported.push({ reason: where.reason, valve: where.valve, error, secrets: where.secrets ?? [] }),
 };
 
 /** Appends its `tag` to state.trail so a test can see which valves ran, in which order. */
@@ -108,6 +108,18 @@ describe('pipe engine', () => {
     assert.ok(!JSON.stringify(result).includes('secret'), JSON.stringify(result));
     // The host still learns the real error.
     assert.match(String((reported[0]?.error as Error).message), /secret internal detail/);
+  });
+
+  it('tells the host what the flow held that a log must not carry: the code, the code entered, the destination', async () => {
+    const pipe = buildPipe({ id: 'p', valves: [{ name: 'TestThrow' }] }, deps);
+    await pipe.run(createFlowContext({ state: {
+      destination_input: '070-123 45 67',
+      destination: { kind: 'phone', address: '+46701234567', channel: 'sms' },
+      code: { value: '918770', hash: 'h1.x' },
+      otp: '424242',
+      transaction_id: 'tx-1',
+    } }));
+    assert.deepEqual([...(reported[0]?.secrets ?? [])].sort(), ['+46701234567', '070-123 45 67', '424242', '918770']);
   });
 
   it('a valve that answers later is awaited like one that answers at once: its refusal, or its rejection as VALVE ERROR', async () => {
