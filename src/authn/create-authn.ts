@@ -92,6 +92,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     warn: (message) => log.warn(message),
     languages: config.i18n.languages,
     ...(config.overlay_dir ? { messagesDir: join(config.overlay_dir, 'locales') } : {}),
+    ...(store.claimTotpStep ? { claimTotpStep: (secretHash: string, step: number, forgetAt: number) => store.claimTotpStep!(secretHash, step, forgetAt) } : {}),
     reportError: (error, where) => log.error(redactSecrets(`pipe ${where.pipe}, valve ${where.valve}: ${where.reason}: ${error instanceof Error ? error.message : String(error)}`, where.secrets ?? [])),
   });
   const appName = typeof config.globals.app_name === 'string' ? config.globals.app_name : undefined;

@@ -121,6 +121,11 @@ export interface ValveDeps {
    */
   reportError?(error: unknown, where: { pipe: string; valve: string; reason: string; secrets?: readonly string[] }): void;
   /**
+   * The TOTP replay guard of the transaction store (`TransactionStore.claimTotpStep`), shared by every process that
+   * shares the store. Without it TotpValidate guards within its own process only.
+   */
+  claimTotpStep?(secretHash: string, step: number, forgetAt: number): Promise<boolean>;
+  /**
    * Told configuration warnings found when a valve is built (an SMS template that cannot fit one GSM-7 segment,
    * say), so the host can log them once. Optional: without it warnings are dropped.
    */

@@ -19,6 +19,7 @@ import { forgetAt } from '../otp/transaction-view.js';
 import type { EntryVerdict, Lockout, SendFailure, SendKind, SentCode, Transition, TransactionRecord, TxDestination } from '../otp/transaction-types.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { HeldLock, HeldTx, TxTable } from './memory-table.js';
+import { UsedTotpSteps } from '../otp/used-totp-steps.js';
 import type { OpenInit, OpenResult, StoreStep, TransactionStore, TxKey } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -44,6 +45,7 @@ const lockKeyOf = (authenticatorId: string, subject: string): string => JSON.str
 export class MemoryTransactionStore implements TransactionStore {
   private readonly txs = new TxTable();
   private readonly locks = new Map<string, HeldLock>();
+  private readonly totpSteps = new UsedTotpSteps();
   private readonly index: ExpiryIndex<HeldTx | HeldLock>;
   private readonly clock: () => number;
   private readonly newId: () => string;
@@ -131,6 +133,11 @@ export class MemoryTransactionStore implements TransactionStore {
     if (held === undefined) return false;
     this.index.remove(held);
     return this.locks.delete(k);
+  }
+
+  async claimTotpStep(secretHash: string, step: number, forgetAt: number): Promise<boolean> {
+    this.assertOpen();
+    return this.totpSteps.claim(secretHash, step, forgetAt, this.clock());
   }
 
   async ping(): Promise<boolean> {

@@ -89,6 +89,17 @@ export const UNLOCK = script('unlock', String.raw`
 return redis.call('DEL', KEYS[1])
 `);
 
+/**
+ * TOTP replay guard. KEYS[1] the secret's step key; ARGV[1] the accepted step, ARGV[2] when it may go (ms).
+ * Answers 1 when it recorded the step, 0 when that step or a later one is recorded.
+ */
+export const CLAIM_TOTP_STEP = script('claim_totp_step', String.raw`
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+return 1
+`);
+
 export const PING = script('ping', String.raw`
 return 'PONG'
 `);
@@ -275,6 +286,11 @@ export function subjectTag(authenticatorId: string, subject: string): string {
 
 export function txKey(prefix: string, authenticatorId: string, subject: string, sessionId: string): string {
   return `${prefix}tx:${subjectTag(authenticatorId, subject)}:${escapeKeyPart(sessionId)}`;
+}
+
+/** `secretHash` is a hex digest (src/valves/totp-validate.ts), never the secret. */
+export function totpStepKey(prefix: string, secretHash: string): string {
+  return `${prefix}totp:${escapeKeyPart(secretHash)}`;
 }
 
 export function lockKey(prefix: string, authenticatorId: string, subject: string): string {

@@ -57,7 +57,7 @@ import type {
 } from '../otp/transaction-types.js';
 import { StoreUnavailableError, failAfter, storeErrorFromRedis } from './errors.js';
 import { OwnedClient, redactUrl } from './redis-client.js';
-import { CAS, PING, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, failuresKey, lockKey, txKey, type LuaScript } from './redis-scripts.js';
+import { CAS, CLAIM_TOTP_STEP, PING, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, failuresKey, lockKey, totpStepKey, txKey, type LuaScript } from './redis-scripts.js';
 import type { EntryBudget, OpenInit, OpenResult, ReserveEntryOutcome, StoreStep, TransactionStore, TxKey } from './types.js';
 
 type ScriptArgs = { keys: string[]; arguments: string[] };
@@ -267,6 +267,10 @@ export class RedisTransactionStore implements TransactionStore {
 
   async unlock(authenticatorId: string, subject: string): Promise<boolean> {
     return (await this.run(UNLOCK, [lockKey(this.prefix, authenticatorId, subject)], [])) === 1;
+  }
+
+  async claimTotpStep(secretHash: string, step: number, forgetAt: number): Promise<boolean> {
+    return (await this.run(CLAIM_TOTP_STEP, [totpStepKey(this.prefix, secretHash)], [String(step), String(Math.ceil(forgetAt))])) === 1;
   }
 
   async ping(): Promise<boolean> {

@@ -152,6 +152,14 @@ export interface TransactionStore {
   reserveEntry?(key: TxKey, policy: OtpPolicy, now: number, budget: EntryBudget): Promise<StoreStep<ReserveEntryOutcome>>;
   recordEntry?(key: TxKey, policy: OtpPolicy, reservationId: string, verdict: EntryVerdict, now: number, budget: EntryBudget): Promise<StoreStep<RecordOutcome>>;
 
+  /**
+   * TOTP replay guard (TotpValidate): records that time step `step` of the secret `secretHash` names was accepted,
+   * unless that step or a later one already was; true when this call recorded it. Atomic, so of two processes
+   * accepting the same code one wins. The record may go at `forgetAt` (ms), when no window accepts the step. A store
+   * without it leaves the guard to each process.
+   */
+  claimTotpStep?(secretHash: string, step: number, forgetAt: number): Promise<boolean>;
+
   /** Whether the store answers (readiness); false rather than a throw when it does not. */
   ping(): Promise<boolean>;
 

@@ -2,18 +2,18 @@
  * TotpValidate: checks a TOTP (RFC 6238) from an authenticator app against a base32 secret, usually from exports
  * (`"secret": "${exports.totp_secret}"`), with otplib 13 (whose `verify()` answers an object, not a boolean).
  *
- * Replay: a time step once accepted for a secret is never accepted again, nor any earlier step. The valve
- * keeps the last accepted step per secret (keyed by a SHA-256 of the secret, never the secret) in this
- * process's memory, and also honours `state.totp_last_step` when a caller that persists steps supplies it;
- * it reports the step it accepted in `state.totp_step` so that caller can store it. With several processes
- * the memory guard is per process: the Redis issue moves it to the store (until then, a caller that needs
- * cross-process replay protection persists `totp_step` and passes it back as `totp_last_step`).
+ * Replay: a time step once accepted for a secret is never accepted again, nor any earlier step. The transaction
+ * store keeps the last accepted step per secret (keyed by a SHA-256 of the secret, never the secret;
+ * `TransactionStore.claimTotpStep`, in Redis for a Redis store), so every process sharing the store refuses a code
+ * one of them accepted; a pipe built without a store guards in this process's memory. The valve also honours
+ * `state.totp_last_step` when a caller supplies it, and reports the step it accepted in `state.totp_step`.
  */
 import { createHash } from 'node:crypto';
 import { verify } from 'otplib';
 import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
 import { normaliseEnteredCode } from '../otp/code-hash.js';
+import { UsedTotpSteps } from '../otp/used-totp-steps.js';
 
 export interface TotpValidateConfig {
   secret: string;
@@ -36,23 +36,12 @@ export const totpValidateSchema = {
   },
 };
 
-interface UsedStep {
-  step: number;
-  /** When the step can no longer be accepted under any window, so the entry may go (ms). */
-  forgetAt: number;
-}
+/** The guard of a pipe built without a store (deps.claimTotpStep absent): this process only. */
+const processSteps = new UsedTotpSteps();
 
-const usedSteps = new Map<string, UsedStep>();
-const PRUNE_ABOVE = 10_000;
-
-function prune(now: number): void {
-  if (usedSteps.size <= PRUNE_ABOVE) return;
-  for (const [key, used] of usedSteps) if (used.forgetAt <= now) usedSteps.delete(key);
-}
-
-/** Forgets every used step (tests). */
+/** Forgets every step used in this process (tests). */
 export function clearUsedTotpSteps(): void {
-  usedSteps.clear();
+  processSteps.clear();
 }
 
 /** Spaces and `=` padding dropped, upper-cased; null when it is not base32. */
@@ -84,9 +73,7 @@ export const totpValidate: ValveFactory<TotpValidateConfig> = (config, deps) => 
       const maxStep = Math.floor(epoch / period) + window;
       const key = secretKey(secret);
       const supplied = ctx.state['totp_last_step'];
-      const lastKnown = [usedSteps.get(key)?.step, typeof supplied === 'number' && Number.isSafeInteger(supplied) && supplied >= 0 ? supplied : undefined]
-        .filter((s): s is number => s !== undefined);
-      const after = lastKnown.length > 0 ? Math.max(...lastKnown) : undefined;
+      const after = typeof supplied === 'number' && Number.isSafeInteger(supplied) && supplied >= 0 ? supplied : undefined;
       if (after !== undefined && after >= maxStep) return failFlow(FlowReason.INVALID_OTP, 'the code does not match');
 
       let result;
@@ -108,12 +95,11 @@ export const totpValidate: ValveFactory<TotpValidateConfig> = (config, deps) => 
       }
       if (!result.valid || !('timeStep' in result)) return failFlow(FlowReason.INVALID_OTP, 'the code does not match');
 
-      // Check and record in one synchronous step, so two entries racing with the same code accept it once.
+      // Check and record in one atomic step, so two entries racing with the same code (in any process) accept it once.
       const step = result.timeStep;
-      const used = usedSteps.get(key);
-      if (used && used.step >= step) return failFlow(FlowReason.INVALID_OTP, 'the code was already used');
-      prune(now);
-      usedSteps.set(key, { step, forgetAt: (step + window + 1) * period * 1000 });
+      const forgetAt = (step + window + 1) * period * 1000;
+      const claimed = deps.claimTotpStep ? await deps.claimTotpStep(key, step, forgetAt) : processSteps.claim(key, step, forgetAt, now);
+      if (!claimed) return failFlow(FlowReason.INVALID_OTP, 'the code was already used');
 
       ctx.state['totp_step'] = step;
       ctx.state['totp_accepted'] = true;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { generate, generateSecret } from 'otplib';
 import { RedisTransactionStore } from '../../src/store/redis-store.js';
+import { clearUsedTotpSteps } from '../../src/valves/totp-validate.js';
 import { OTP_PATH, otpHarness, type Harness } from '../support/otp-harness.js';
 import {
   ALICE, ALICE_MOBILE, answerKind, assertErrorAnswer, countBy, eventsOf, firstGet, HIGH_LIMITS, outboxCount, parallel, session, wrongCode,
@@ -114,6 +116,32 @@ describeRedis('issue 10: the OTP API on the Redis store (in process)', (ctx: Red
     const done = await request(b.app).post(OTP_PATH).set('Cookie', cookie).set('X-CSRF-Token', first.body.csrf_token).send({ type: 'start', data: { otp: code } });
     assert.equal(done.status, 200, done.text);
     assert.equal(done.body.status, 'COMPLETED');
+  });
+
+  it('a TOTP code accepted by one process is refused by another: the replay guard lives in Redis', async () => {
+    const prefix = `${ctx.prefix}${(n += 1)}:`;
+    const totp = async () => {
+      const h = await otpHarness({ pre_pipe_id: undefined, pipe_id: 'totp', destination: {} }, {}, {
+        store: { type: 'redis', url: ctx.url, prefix },
+        pipes: [{ id: 'totp', valves: [{ name: 'TotpValidate', config: { secret: '${exports.totp_secret}' } }] }],
+      });
+      open.push(h);
+      return h;
+    };
+    const [a, b] = [await totp(), await totp()];
+    const secret = generateSecret();
+    const dave = { username: 'dave', totp_secret: secret };
+    const code = await generate({ secret });
+    const first = await browser(a, dave);
+    const accepted = await first.send(a, 'start', { otp: code });
+    assert.deepEqual(accepted.body, { status: 'COMPLETED', location: '/account' });
+    // The second app stands for another process: nothing of the first one's memory may help it.
+    clearUsedTotpSteps();
+    const second = await browser(b, dave);
+    const replayed = await second.send(b, 'start', { otp: code });
+    assert.equal(replayed.body.error?.code, 'INVALID_OTP', `the same code in another session on another process: ${replayed.text}`);
+    assert.equal((await ctx.client.keys(`${prefix}totp:*`)).length, 1, 'one step record, keyed by a hash of the secret');
+    assert.ok(!(await ctx.client.keys(`${prefix}*`)).some((k) => k.includes(secret)), 'no key names the secret');
   });
 
   it('200 parallel wrong entries on one transaction: exactly 3 evaluated (2 INVALID_OTP, 1 MAX_ATTEMPTS aborted)', async function () {

@@ -316,6 +316,31 @@ export function storeContract(name: string, harness: () => StoreHarness): void {
     });
   });
 
+  describe(`${name} store contract: TOTP replay guard`, () => {
+    const hash = (n: number) => `${'ab'.repeat(31)}${String(n).padStart(2, '0')}`;
+
+    it('a step is claimed once; an earlier one never after it; a later one is; each secret apart', async () => {
+      const store = await harness().create();
+      const other = await harness().twin(store);
+      const forget = startTime() + 120 * S;
+      assert.equal(await store.claimTotpStep!(hash(1), 100, forget), true, 'first claim');
+      assert.equal(await other.claimTotpStep!(hash(1), 100, forget), false, 'the same step again, through another connection');
+      assert.equal(await other.claimTotpStep!(hash(1), 99, forget), false, 'an earlier step');
+      assert.equal(await store.claimTotpStep!(hash(2), 99, forget), true, 'another secret is apart');
+      assert.equal(await other.claimTotpStep!(hash(1), 101, forget), true, 'a later step');
+      assert.equal(await store.claimTotpStep!(hash(1), 101, forget), false);
+    });
+
+    it('100 parallel claims of one step through two connections: exactly one wins', async function () {
+      this.timeout(60_000);
+      const store = await harness().create();
+      const other = await harness().twin(store);
+      const forget = startTime() + 120 * S;
+      const claims = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? store : other).claimTotpStep!(hash(3), 7, forget)));
+      assert.equal(claims.filter(Boolean).length, 1);
+    });
+  });
+
   describe(`${name} store contract: parallel requests`, () => {
     it('500 parallel entries through two connections: exactly allowed_otp_retry + 1 evaluated, one aborts and locks', async function () {
       this.timeout(60_000);
