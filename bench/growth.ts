@@ -9,7 +9,7 @@
  *    table and expiry index entries (and any key string), and the session id and subject strings (made inside
  *    the window and kept only by the store). Keys are shaped like the real ones (32-char session id, 12-char
  *    subject); the transaction id is the store's default and the code id is made by the product's own helper
- *    (`newId`, src/otp/ids.ts, as src/otp/otp-sending.ts makes it), so the figure measures what the product keeps.
+ *    (`newId`, src/transaction/ids.ts, as src/otp/otp-sending.ts makes it), so the figure measures what the product keeps.
  * 2. The entry step's latency as the store grows: a fresh store with S pending transactions (same operations),
  *    then `iterations` times: pick a transaction (spread over the whole store, each used at most
  *    allowed_otp_retry times so every entry is really evaluated), time reserveAttempt + recordOutcome (a wrong
@@ -17,9 +17,9 @@
  *    `start`, the part that could grow with the number held; the HTTP/session part does not depend on it.
  */
 import { randomBytes } from 'node:crypto';
-import { hashCode } from '../src/otp/code-hash.js';
-import { newId } from '../src/otp/ids.js';
-import { makeOtpPolicy, type OtpPolicy } from '../src/otp/policy.js';
+import { hashCode } from '../src/codes/code-hash.js';
+import { newId } from '../src/transaction/ids.js';
+import { makeOtpPolicy, type OtpPolicy } from '../src/transaction/policy.js';
 import { MemoryTransactionStore } from '../src/store/memory-store.js';
 import type { TxKey } from '../src/store/types.js';
 import { ALLOWED_OTP_RETRY, mobileOf } from './bench-config.js';

@@ -32,7 +32,7 @@ import os from 'node:os';
 import express from 'express';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import { createAuthn, type AuthnOptions } from '../src/authn/create-authn.js';
+import { createAuthn, type AuthnOptions } from '../src/assembly/create-authn.js';
 import { onEvent } from '../src/events/bus.js';
 import { silenceOperationalLog } from '../src/events/logger.js';
 import { RedisRateLimits } from '../src/limits/redis-rate-limits.js';
@@ -63,7 +63,7 @@ if (storeType === 'redis') {
   options = {
     store,
     limits: (id, otpConfig) => new RedisRateLimits(c.client, id, otpConfig.rate_limits, { prefix }),
-    // As docs/deployment.md and src/authn/store-backend.ts: disableTouch keeps an unchanged session at zero writes.
+    // As docs/deployment.md and src/assembly/store-backend.ts: disableTouch keeps an unchanged session at zero writes.
     sessionStore: new RedisStore({ client: c.client, prefix: `${prefix}sess:`, disableTouch: true }),
   };
 }
@@ -169,9 +169,9 @@ app.use(authn.errorHandler);
 const fillCount = Number(process.env.BENCH_FILL ?? 0);
 if (fillCount > 0) {
   const { randomBytes } = await import('node:crypto');
-  const { hashCode } = await import('../src/otp/code-hash.js');
-  const { newId } = await import('../src/otp/ids.js');
-  const { otpPolicyFromConfig } = await import('../src/otp/policy.js');
+  const { hashCode } = await import('../src/codes/code-hash.js');
+  const { newId } = await import('../src/transaction/ids.js');
+  const { otpPolicyFromConfig } = await import('../src/transaction/policy.js');
   const { mobileOf } = await import('./bench-config.js');
   const entry = config.authenticators.find((a) => a.canonicalType === 'OTP')!;
   const policy = otpPolicyFromConfig(entry.config as Parameters<typeof otpPolicyFromConfig>[0]);

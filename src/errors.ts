@@ -55,3 +55,21 @@ export class OtpError extends Error {
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERRORS, value);
 }
+
+/**
+ * The one error a TransactionStore (or a RateLimits) throws on purpose: it cannot be reached. Not a catalogue code
+ * but a fault; the HTTP layer maps it (by its `name`, see `isUnavailable` in src/http/respond.ts) to 503
+ * UNAVAILABLE before any other check, so nothing is accepted unchecked while the store is away (SPEC section 7:
+ * fail closed, recover by itself).
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+
+  constructor(message = 'the transaction store is unreachable', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
+  return error instanceof Error && error.name === 'StoreUnavailableError';
+}

@@ -1,7 +1,7 @@
 import express, { type Request, type Router } from 'express';
 import type { AppConfig, AuthenticatorEntry, ChainConfig, Locations } from '../config/types.js';
-import { csrfToken } from './csrf.js';
-import { mountPath } from './mount-path.js';
+import { csrfToken } from '../http/csrf.js';
+import { mountPath } from '../config/mount-path.js';
 import { userFromSession, type AuthnUser } from './passport-strategy.js';
 import { authnState } from './session-state.js';
 import { recordCompletion, resolveLocations, restartFrom, type ResolvedLocations, type StepHooks } from './step.js';

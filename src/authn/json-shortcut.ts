@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { bodyKind } from './body.js';
+import { bodyKind } from '../http/body.js';
 
 /**
  * The JSON API's requests (a POST or PUT of JSON to an authenticator's own path) go straight to that

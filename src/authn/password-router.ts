@@ -8,9 +8,9 @@ import type { Pipe } from '../pipes/pipe.js';
 import { createFlowContext } from '../pipes/flow-context.js';
 import { renderPasswordPage } from '../web/password-page.js';
 import { pageContext } from '../web/page-context.js';
-import { bodyKind, readBody } from './body.js';
-import { csrfFromHeader, csrfToken, csrfValid } from './csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, sendJson } from './respond.js';
+import { bodyKind, readBody } from '../http/body.js';
+import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
+import { authnErrorHandler, errorBody, errorMessage, sendJson } from '../http/respond.js';
 import { authnState } from './session-state.js';
 import type { StepHooks } from './step.js';
 

@@ -1,9 +1,10 @@
-import { getAuthenticatorType } from '../authn/type-registry.js';
+import { getAuthenticatorType } from './authenticator-types.js';
 import { checkPipeDefinition } from '../pipes/pipe.js';
 import type { PipeDefinition } from '../pipes/types.js';
-import { mountPath } from '../authn/mount-path.js';
+import { mountPath } from './mount-path.js';
 import { childPath } from './config-error.js';
-import { createAjv, describeSchemaError, pointerToPath } from './schema.js';
+import { describeSchemaError, pointerToPath } from '../schema-messages.js';
+import { createAjv } from './schema.js';
 
 /**
  * The checks a JSON Schema cannot express: references between blocks, registered names, mount paths,

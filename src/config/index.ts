@@ -1,4 +1,3 @@
-import '../authn/builtin-types.js';
 import '../valves/index.js';
 import { loadConfigDocument } from './load.js';
 import type { AppConfig } from './types.js';

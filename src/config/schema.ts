@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { packagePath } from '../package-root.js';
-import { describeValue } from './config-error.js';
 
 /** The published schema (config/config.schema.json) compiled once; it is also where every default lives. */
 export const SCHEMA_FILE = packagePath('config', 'config.schema.json');
@@ -21,55 +20,4 @@ let compiled: ValidateFunction | undefined;
 export function configValidator(): ValidateFunction {
   compiled ??= createAjv().compile(configSchema);
   return compiled;
-}
-
-/** `/authenticators/2/config/pipe_id` -> `authenticators[2].config.pipe_id` */
-export function pointerToPath(pointer: string): string {
-  let out = '';
-  for (const raw of pointer.split('/').slice(1)) {
-    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (/^\d+$/.test(part)) out += `[${part}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(part)) out += out ? `.${part}` : part;
-    else out += `[${JSON.stringify(part)}]`;
-  }
-  return out;
-}
-
-function valueAt(data: unknown, pointer: string): unknown {
-  let current = data;
-  for (const raw of pointer.split('/').slice(1)) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return current;
-}
-
-/** One ajv error as a sentence a person can act on: what was expected, what was found. */
-export function describeSchemaError(error: ErrorObject, data: unknown): { path: string; message: string } | null {
-  const found = valueAt(data, error.instancePath);
-  const params = error.params as Record<string, unknown>;
-  switch (error.keyword) {
-    case 'if':
-      return null; // the failing "then" branch is reported on its own
-    case 'additionalProperties': {
-      const key = String(params.additionalProperty);
-      const allowed = error.parentSchema && typeof error.parentSchema === 'object'
-        ? Object.keys((error.parentSchema as { properties?: object }).properties ?? {}) : [];
-      return { path: pointerToPath(`${error.instancePath}/${key}`), message: `unknown key "${key}"${allowed.length ? ` (expected one of: ${allowed.join(', ')})` : ''}` };
-    }
-    case 'required':
-      return { path: pointerToPath(error.instancePath), message: `missing required key "${String(params.missingProperty)}"` };
-    case 'type':
-      return { path: pointerToPath(error.instancePath), message: `expected ${String(params.type).replace(/,/g, ' or ')}, found ${describeValue(found)}` };
-    case 'enum':
-      return { path: pointerToPath(error.instancePath), message: `expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, found ${describeValue(found)}` };
-    case 'const':
-      return { path: pointerToPath(error.instancePath), message: `expected ${JSON.stringify(params.allowedValue)}, found ${describeValue(found)}` };
-    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
-      return { path: pointerToPath(error.instancePath), message: `expected a number ${String(params.comparison)} ${String(params.limit)}, found ${describeValue(found)}` };
-    case 'pattern':
-      return { path: pointerToPath(error.instancePath), message: `expected a string matching ${String(params.pattern)}, found ${describeValue(found)}` };
-    default:
-      return { path: pointerToPath(error.instancePath), message: `${error.message ?? 'is invalid'} (found ${describeValue(found)})` };
-  }
 }

@@ -1,12 +1,13 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { packagePath } from '../package-root.js';
-import { getAuthenticatorType } from '../authn/type-registry.js';
+import { getAuthenticatorType } from './authenticator-types.js';
 import type { PipeDefinition } from '../pipes/types.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { crossCheck } from './cross-checks.js';
 import { originOf, type LoadedDocument } from './load.js';
-import { configValidator, describeSchemaError } from './schema.js';
+import { describeSchemaError } from '../schema-messages.js';
+import { configValidator } from './schema.js';
 import type { AppConfig, AuthenticatorEntry } from './types.js';
 
 const LOCALES_DIR = packagePath('locales');

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import passport from 'passport';
-import { createAuthn, type Authn, type AuthnOptions } from '../authn/create-authn.js';
-import { csrfValid } from '../authn/csrf.js';
+import { createAuthn, type Authn, type AuthnOptions } from '../assembly/create-authn.js';
+import { csrfValid } from '../http/csrf.js';
 import { pageContext } from '../web/page-context.js';
 import { securityHeaders } from '../web/security-headers.js';
 import { STRATEGY_NAME, type AuthnUser } from '../authn/passport-strategy.js';

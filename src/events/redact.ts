@@ -1,4 +1,4 @@
-import { maskDestination, maskEmail, maskPhone } from '../otp/mask.js';
+import { maskDestination, maskEmail, maskPhone } from '../transaction/index.js';
 
 /**
  * The operational log carries messages this package does not write itself: a library's error text, a custom

@@ -1,7 +1,7 @@
 /**
- * The rate limits of SPEC section 2 behind one small interface. The memory implementation uses
- * rate-limiter-flexible's RateLimiterMemory; a Redis one (a later issue) implements the same interface, so the
- * handlers never know which they have. Every key is prefixed by the authenticator id, so two authenticators
+ * The rate limits of SPEC section 2 behind one small interface, implemented in memory (memory-rate-limits.ts,
+ * on rate-limiter-flexible's RateLimiterMemory) and on Redis (redis-rate-limits.ts), so the handlers never know
+ * which they have. Every key is prefixed by the authenticator id, so two authenticators
  * (login MFA and phone verification, say) never share a budget.
  */
 

@@ -14,9 +14,10 @@
  * refund at zero.
  */
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { StoreUnavailableError, failAfter, storeErrorFromRedis } from '../store/errors.js';
-import { limitKeyPrefix, subjectTag } from '../store/redis-scripts.js';
-import type { RedisScriptClient } from '../store/redis-store.js';
+import { StoreUnavailableError } from '../errors.js';
+import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
+import type { RedisScriptClient } from '../redis/connection.js';
+import { limitKeyPrefix, subjectTag } from '../redis/keys.js';
 import {
   LIMIT_NAMES,
   LIMIT_WINDOWS,

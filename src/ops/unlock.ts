@@ -1,6 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
-import { authnErrorHandler } from '../authn/respond.js';
+import { authnErrorHandler } from '../http/respond.js';
 import { emitEvent } from '../events/bus.js';
 import type { TransactionStore } from '../store/types.js';
 

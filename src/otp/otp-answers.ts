@@ -1,8 +1,7 @@
-import { buildReport } from './report.js';
-import { maskDestination, maskReport } from './mask.js';
-import type { OtpPolicy } from './policy.js';
-import { attemptsLeft, codesLeft, expiresIn, resendIn, viewState } from './transaction.js';
-import type { TransactionRecord } from './transaction-types.js';
+import {
+  buildReport, maskDestination, maskReport, attemptsLeft, codesLeft, expiresIn, resendIn, viewState, type OtpPolicy,
+  type TransactionRecord,
+} from '../transaction/index.js';
 
 /** The JSON shapes of SPEC section 3, built from a record; no rules here, only views the state machine gives. */
 export function pendingAnswer(tx: TransactionRecord, policy: OtpPolicy, now: number): Record<string, unknown> {

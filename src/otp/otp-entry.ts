@@ -1,13 +1,12 @@
 import { consumeAll } from '../limits/rate-limits.js';
 import { OtpError } from '../errors.js';
-import { normaliseEnteredCode } from './code-hash.js';
-import { maskReport } from './mask.js';
-import { buildReport } from './report.js';
+import { normaliseEnteredCode } from '../codes/code-hash.js';
+import {
+  maskReport, buildReport, maxEntries, type EntryVerdict, type LiveCode, type RecordOutcome, type TransactionRecord,
+} from '../transaction/index.js';
 import type { SendContext } from './otp-sending.js';
 import type { OtpRequest } from './otp-request.js';
-import { maxEntries } from './policy.js';
 import type { StoreStep } from '../store/types.js';
-import type { EntryVerdict, LiveCode, RecordOutcome, TransactionRecord } from './transaction-types.js';
 
 /**
  * One entry of a code, in SPEC section 3's order: lockout, rate limits, reserve an attempt (atomic), the

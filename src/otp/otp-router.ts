@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { readBody, bodyKind, type BodyKind } from '../authn/body.js';
-import { csrfFromHeader, csrfToken, csrfValid } from '../authn/csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../authn/respond.js';
+import { readBody, bodyKind, type BodyKind } from '../http/body.js';
+import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
+import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../http/respond.js';
 import type { JsonHandler } from '../authn/json-shortcut.js';
 import type { StepHooks } from '../authn/step.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
@@ -14,10 +14,9 @@ import { enterCode, finalReport } from './otp-entry.js';
 import { otpRequest, type OtpRequest } from './otp-request.js';
 import { sendCode, type SendContext } from './otp-sending.js';
 import type { OtpServices } from './otp-services.js';
-import { otpPolicyFromConfig } from './policy.js';
-import { buildReport } from './report.js';
-import { attemptsLeft, codesLeft, resendIn, viewState } from './transaction.js';
-import type { TransactionRecord } from './transaction-types.js';
+import {
+  otpPolicyFromConfig, buildReport, attemptsLeft, codesLeft, resendIn, viewState, type TransactionRecord,
+} from '../transaction/index.js';
 
 /**
  * The OTP authenticator's HTTP face (SPEC section 3): GET by the state table, PUT/POST by request type, JSON or

@@ -1,15 +1,14 @@
-import { newId } from './ids.js';
+import {
+  newId, maskDestination, maskReport, buildReport, type OtpPolicy, type FailureDetail, type ReserveSendOutcome,
+  type SendKind, type TransactionRecord, type TxDestination,
+} from '../transaction/index.js';
 import { consumeAll, type LimitRequest } from '../limits/rate-limits.js';
 import { FlowReason } from '../pipes/reasons.js';
 import type { Destination, FlowFailure } from '../pipes/types.js';
 import { OtpError } from '../errors.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
-import { maskDestination, maskReport } from './mask.js';
-import { buildReport } from './report.js';
-import type { OtpPolicy } from './policy.js';
 import type { OtpRequest } from './otp-request.js';
 import type { OtpServices } from './otp-services.js';
-import type { FailureDetail, ReserveSendOutcome, SendKind, TransactionRecord, TxDestination } from './transaction-types.js';
 
 /**
  * Sending a code: the first, a resend, or one to a changed destination. The pre-pipe normalises, checks policy,

@@ -2,6 +2,10 @@
  * The contract between the pipe engine, the valves and the authenticators that run pipes.
  * A valve sees only this context; it never sees the HTTP response.
  */
+import type { Channel, LiveCode } from '../transaction/index.js';
+
+// The transaction's words that valves use too; they are defined with the record, where the rules are.
+export type { Channel, LiveCode };
 
 /** What a valve may know about the HTTP request that started the flow (a copy, not the live object). */
 export interface FlowRequest {
@@ -15,8 +19,6 @@ export interface FlowRequest {
   query: Readonly<Record<string, unknown>>;
   body: Readonly<Record<string, unknown>>;
 }
-
-export type Channel = 'sms' | 'voice' | 'email';
 
 /** A destination after a normalise valve: `address` is E.164 for phones, the lower-cased address for e-mail. */
 export interface Destination {
@@ -34,12 +36,6 @@ export interface CodePolicy {
   length: number;
   charset: 'numeric' | 'alphanumeric';
   ttl_seconds: number;
-}
-
-/** A live code's keyed hash, as the transaction hands it to a validation flow. */
-export interface LiveCode {
-  id: string;
-  hash: string;
 }
 
 /**

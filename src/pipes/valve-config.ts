@@ -4,7 +4,7 @@
  * references, once they are expanded.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import { describeSchemaError } from '../config/schema.js';
+import { describeSchemaError } from '../schema-messages.js';
 
 export interface ConfigProblem {
   /** JSON pointer inside the valve's config ("" for the config itself). */

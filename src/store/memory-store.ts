@@ -7,19 +7,14 @@
  * spot (lazy), and an unref'd timer sweeps only the due buckets of an ExpiryIndex, never the whole map.
  * How records are held, compactly and without a key string per transaction: src/store/memory-table.ts.
  */
-import { flatString } from '../otp/flat-string.js';
-import { newId } from '../otp/ids.js';
-import type { OtpPolicy } from '../otp/policy.js';
-import { cancel, openTransaction } from '../otp/transaction-open.js';
-import { commitSend, releaseSend, reserveSend } from '../otp/transaction-send.js';
-import { recordOutcome, reserveAttempt } from '../otp/transaction-entry.js';
-import { isLocked, mergeLockouts } from '../otp/transaction-lockout.js';
-import { startAction } from '../otp/transaction-start.js';
-import { forgetAt } from '../otp/transaction-view.js';
-import type { EntryVerdict, Lockout, SendFailure, SendKind, SentCode, Transition, TransactionRecord, TxDestination } from '../otp/transaction-types.js';
+import {
+  flatString, newId, cancel, openTransaction, commitSend, releaseSend, reserveSend, recordOutcome, reserveAttempt,
+  isLocked, mergeLockouts, startAction, forgetAt, type OtpPolicy, type EntryVerdict, type Lockout, type SendFailure,
+  type SendKind, type SentCode, type Transition, type TransactionRecord, type TxDestination,
+} from '../transaction/index.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { HeldLock, HeldTx, TxTable } from './memory-table.js';
-import { UsedTotpSteps } from '../otp/used-totp-steps.js';
+import { UsedTotpSteps } from '../codes/used-totp-steps.js';
 import type { OpenInit, OpenResult, StoreStep, TransactionStore, TxKey } from './types.js';
 
 export interface MemoryStoreOptions {

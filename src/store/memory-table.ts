@@ -9,7 +9,7 @@
  *   Almost every session holds one transaction; the rare session holding several (another authenticator or
  *   subject in one chain) gets a small map of its own, keyed by (authenticator, subject).
  */
-import type { Lockout, TransactionRecord } from '../otp/transaction-types.js';
+import type { Lockout, TransactionRecord } from '../transaction/index.js';
 import type { ExpiryEntry } from './expiry-index.js';
 import type { TxKey } from './types.js';
 

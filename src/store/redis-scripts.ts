@@ -1,13 +1,13 @@
 /**
- * The Lua scripts of the Redis TransactionStore and the keys they touch. Each mutating store operation is one
- * of these scripts, run with EVALSHA (one round trip; EVAL once when the server answers NOSCRIPT).
+ * The Lua scripts of the Redis TransactionStore (the keys they touch: src/redis/keys.ts). Each mutating store
+ * operation is one of these scripts, run with EVALSHA (one round trip; EVAL once when the server answers NOSCRIPT).
  *
  * Two kinds (see the top of redis-store.ts for why):
  * - `CAS`: the generic compare-and-set. The pure TypeScript transition decides; the script writes the new
  *   record only when the stored one is still the one the decision was made on (its stamp `id#version`), and
  *   answers the current record otherwise. Used by open, reserveSend, commitSend, releaseSend and cancel.
  * - `RESERVE_ATTEMPT` and `RECORD_OUTCOME`: the two entry steps (the hot path) as Lua over the JSON record with
- *   cjson. They mirror `reserveAttempt` and `recordOutcome` of src/otp/transaction-entry.ts line for line; those
+ *   cjson. They mirror `reserveAttempt` and `recordOutcome` of src/transaction/entry.ts line for line; those
  *   TypeScript functions remain the specification, and test/support/store-contract.ts runs the same scenarios
  *   against both stores and compares records and outcomes field by field.
  *
@@ -28,7 +28,7 @@ function script(name: string, body: string): LuaScript {
   return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
 }
 
-/** Helpers every script shares; pure mirrors of transaction-view.ts (forgetAt, isCodeLive). */
+/** Helpers every script shares; pure mirrors of transaction/view.ts (forgetAt, isCodeLive). */
 const PRELUDE = String.raw`
 local function num(x) return string.format('%.0f', x) end
 local function isnull(x) return x == nil or x == cjson.null end
@@ -47,7 +47,7 @@ local function load_tx(key, now, drop_dead)
   if type(tx.entry_reservations) ~= 'table' then tx.entry_reservations = {} end
   return tx, h[3]
 end
--- forgetAt of transaction-view.ts
+-- forgetAt of transaction/view.ts
 local function forget_at(tx, ttl)
   if not isnull(tx.finished_at) then return tx.finished_at + ttl end
   local last = 0
@@ -63,7 +63,7 @@ local function save_tx(key, tx, ttl)
   redis.call('PEXPIREAT', key, num(f))
   return rec
 end
--- isCodeLive of transaction-view.ts
+-- isCodeLive of transaction/view.ts
 local function is_live(tx, c, now)
   return tx.phase == 'PENDING' and not c.killed and tx.accepted_code_id ~= c.id and now < c.expires_at
 end
@@ -137,7 +137,7 @@ return { 'OK' }
 `);
 
 /**
- * reserveAttempt of transaction-entry.ts, and (with KEYS[2..3]) the checks a start makes before it (SPEC section 3's
+ * reserveAttempt of transaction/entry.ts, and (with KEYS[2..3]) the checks a start makes before it (SPEC section 3's
  * order): the lockout, entries_per_transaction_per_minute, failures_per_subject_per_hour; the failure point is taken
  * only when the attempt is reserved (the handler's consume-then-refund, in one step).
  * KEYS[1] tx; KEYS[2] lockout, KEYS[3] the subject's failure counter (both only for reserveEntry).
@@ -200,7 +200,7 @@ return reply({ ok = true, reservation_id = rid, live_codes = live })
 `);
 
 /**
- * recordOutcome of transaction-entry.ts; on the abort it sets the lockout in the same script (a later lockout
+ * recordOutcome of transaction/entry.ts; on the abort it sets the lockout in the same script (a later lockout
  * already set is kept). With KEYS[3] (recordEntry) the subject's failure point is given back unless the entry
  * was a counted wrong one (the handler's refund, in the same step).
  * KEYS[1] tx, KEYS[2] lockout, KEYS[3] the subject's failure counter (optional).
@@ -268,41 +268,3 @@ local code = 'INVALID_OTP'
 if newest and now >= newest.expires_at then code = 'OTP_EXPIRED' end
 return done({ ok = false, code = code, attempt = attempt, attempts_left = attempts_left(tx, max) }, true)
 `);
-
-/** Key layout (docs/deployment.md). Components are escaped so `{`, `}`, `:` and `%` in a subject cannot move the
- * hash tag or make two keys collide. */
-const NEEDS_ESCAPE = /[%{}:]/;
-
-export function escapeKeyPart(part: string): string {
-  // Most parts have nothing to escape; testing first spares a replace with a callback for each (6 per `start`).
-  if (!NEEDS_ESCAPE.test(part)) return part;
-  return part.replace(/[%{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-}
-
-/** The Cluster hash tag of a subject's keys: a transaction, its lockout and the subject's failure counter share a slot. */
-export function subjectTag(authenticatorId: string, subject: string): string {
-  return `{${escapeKeyPart(authenticatorId)}:${escapeKeyPart(subject)}}`;
-}
-
-export function txKey(prefix: string, authenticatorId: string, subject: string, sessionId: string): string {
-  return `${prefix}tx:${subjectTag(authenticatorId, subject)}:${escapeKeyPart(sessionId)}`;
-}
-
-/** `secretHash` is a hex digest (src/valves/totp-validate.ts), never the secret. */
-export function totpStepKey(prefix: string, secretHash: string): string {
-  return `${prefix}totp:${escapeKeyPart(secretHash)}`;
-}
-
-export function lockKey(prefix: string, authenticatorId: string, subject: string): string {
-  return `${prefix}lock:${subjectTag(authenticatorId, subject)}`;
-}
-
-/** rate-limiter-flexible's key prefix for one limit of one authenticator (it appends `:${key}`). */
-export function limitKeyPrefix(prefix: string, authenticatorId: string, limit: string): string {
-  return `${prefix}rl:${escapeKeyPart(authenticatorId)}:${limit}`;
-}
-
-/** The subject's failure counter: the same key for RedisRateLimits and for the store's folded-in entry step. */
-export function failuresKey(prefix: string, authenticatorId: string, subject: string): string {
-  return `${limitKeyPrefix(prefix, authenticatorId, 'failures_per_subject_per_hour')}:${subjectTag(authenticatorId, subject)}`;
-}

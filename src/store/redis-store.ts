@@ -2,12 +2,12 @@
  * The TransactionStore on Redis (node-redis 5), for several processes (SPEC section 7). Every mutating operation
  * is ONE Lua script, run with EVALSHA: one round trip, atomic on the server.
  *
- * Where the rules live, and why two kinds of script (the choice of issue 10):
+ * Where the rules live, and why two kinds of script (docs/deployment.md, "The choice: where the rules run"):
  * - The hot path, `reserveAttempt` and `recordOutcome` (every `start`), runs as dedicated Lua over the JSON record
  *   (src/store/redis-scripts.ts): the counter-level checks (phase, wrong + in flight < allowed_otp_retry + 1, the
  *   accept compare-and-set, counting the wrong entry, the abort and its lockout) in one script each. They must be
  *   one round trip each, and must not retry under contention (500 parallel entries on one transaction would
- *   otherwise turn into a retry storm). The TypeScript pure functions of src/otp/transaction-entry.ts stay the
+ *   otherwise turn into a retry storm). The TypeScript pure functions of src/transaction/entry.ts stay the
  *   specification; the scripts mirror them, and the shared contract suite (test/support/store-contract.ts)
  *   runs the same scenarios against this store and the memory store and compares records and outcomes.
  * - Everything else (`open`, `reserveSend`, `commitSend`, `releaseSend`, `cancel`) keeps its rules in TypeScript
@@ -25,7 +25,7 @@
  * Keys (all under `prefix`): `tx:{authenticator:subject}:session` (a hash: stamp, forget-at, record JSON) and
  * `lock:{authenticator:subject}` (the Lockout JSON); the hash tag puts a transaction and its subject's lockout
  * (and failure counter) in one Cluster slot, because `recordOutcome` writes both. Each key expires with PEXPIREAT
- * at its `forgetAt` (src/otp/transaction-view.ts) or the lockout's `until`; a record past its time is never
+ * at its `forgetAt` (src/transaction/view.ts) or the lockout's `until`; a record past its time is never
  * returned even before Redis dropped it, because the scripts compare with the `now` passed in.
  *
  * Fail closed: while Redis is unreachable every operation throws StoreUnavailableError (the HTTP layer answers 503
@@ -33,46 +33,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LIMIT_WINDOWS } from '../limits/rate-limits.js';
-import { maxEntries, type OtpPolicy } from '../otp/policy.js';
-import { cancel, openTransaction } from '../otp/transaction-open.js';
-import { commitSend, releaseSend, reserveSend } from '../otp/transaction-send.js';
-import { isLocked } from '../otp/transaction-lockout.js';
-import { startAction } from '../otp/transaction-start.js';
-import { forgetAt } from '../otp/transaction-view.js';
-import type {
-  CancelOutcome,
-  CommitSendOutcome,
-  EntryVerdict,
-  Lockout,
-  RecordOutcome,
-  ReleaseSendOutcome,
-  ReserveAttemptOutcome,
-  ReserveSendOutcome,
-  SendFailure,
-  SendKind,
-  SentCode,
-  Transition,
-  TransactionRecord,
-  TxDestination,
-} from '../otp/transaction-types.js';
-import { StoreUnavailableError, failAfter, storeErrorFromRedis } from './errors.js';
-import { OwnedClient, redactUrl } from './redis-client.js';
-import { CAS, CLAIM_TOTP_STEP, PING, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, failuresKey, lockKey, totpStepKey, txKey, type LuaScript } from './redis-scripts.js';
+import {
+  maxEntries, cancel, openTransaction, commitSend, releaseSend, reserveSend, isLocked, startAction, forgetAt,
+  type OtpPolicy, type CancelOutcome, type CommitSendOutcome, type EntryVerdict, type Lockout, type RecordOutcome,
+  type ReleaseSendOutcome, type ReserveAttemptOutcome, type ReserveSendOutcome, type SendFailure, type SendKind,
+  type SentCode, type Transition, type TransactionRecord, type TxDestination,
+} from '../transaction/index.js';
+import { StoreUnavailableError } from '../errors.js';
+import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
+import { OwnedClient, redactUrl, type RedisConnectionOptions, type RedisScriptClient } from '../redis/connection.js';
+import { failuresKey, lockKey, totpStepKey, txKey } from '../redis/keys.js';
+import { CAS, CLAIM_TOTP_STEP, PING, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, type LuaScript } from './redis-scripts.js';
 import type { EntryBudget, OpenInit, OpenResult, ReserveEntryOutcome, StoreStep, TransactionStore, TxKey } from './types.js';
-
-type ScriptArgs = { keys: string[]; arguments: string[] };
-
-/**
- * What the store needs of a node-redis 5 connection: a client (`createClient`), a Sentinel (`createSentinel`) or
- * a Cluster (`createCluster`), already connected. Every command the store sends is EVALSHA (or EVAL after NOSCRIPT).
- */
-export interface RedisScriptClient {
-  evalSha(sha1: string, options?: ScriptArgs): Promise<unknown>;
-  eval(script: string, options?: ScriptArgs): Promise<unknown>;
-  readonly isOpen: boolean;
-  /** Client and Sentinel have it; a Cluster does not (its isOpen is used). */
-  readonly isReady?: boolean;
-}
 
 export interface RedisStoreOptions {
   /** Prepended to every key; default `otp:`. Give each deployment (and each test run) its own. */
@@ -87,18 +59,8 @@ export interface RedisStoreOptions {
   cacheSize?: number;
 }
 
-export interface RedisUrlStoreOptions extends RedisStoreOptions {
-  url: string;
-  /** Time-out of one connection attempt; default 2000. */
-  connectTimeoutMs?: number;
-  /** Longest wait between two reconnection attempts; default 2000. */
-  reconnectMaxDelayMs?: number;
-  /**
-   * True: when the FIRST connection fails, `ready()` rejects and the client stops trying (start-up should fail
-   * loudly, see connectRedisStore). False (default): keep trying with backoff from the start.
-   */
-  failFast?: boolean;
-}
+/** A store that makes (and closes) its own connection from a url. */
+export interface RedisUrlStoreOptions extends RedisStoreOptions, RedisConnectionOptions {}
 
 interface Seen {
   readonly tx: TransactionRecord;

@@ -1,6 +1,6 @@
 /**
  * Where transactions and lockouts live. Every mutating operation is ONE atomic step: read the record, apply the
- * pure transition of src/otp/transaction.ts, write the result (and its expiry). The memory store does it in one
+ * pure transition of src/transaction/index.ts, write the result (and its expiry). The memory store does it in one
  * synchronous critical section; a Redis store does it as one Lua script (one round trip), the keys of one
  * transaction sharing a hash tag. That is why each operation takes the key and its inputs rather than a record:
  * the caller never holds a record across an await and writes it back. For Redis Cluster, hash-tag keys by
@@ -13,29 +13,16 @@
  * - a finished transaction is forgotten `ttl_seconds` after it finished (SPEC section 3);
  * - a pending one `ttl_seconds` after its newest code expired (or after created_at + ttl_seconds when it has
  *   none), so an EXPIRED transaction stays visible, with only cancel left, for one more ttl;
- *   see `forgetAt` in src/otp/transaction-view.ts;
+ *   see `forgetAt` in src/transaction/view.ts;
  * - a lockout at its `until`.
  * A record past its time is never returned, even before the store has physically removed it.
  */
 import type { RateLimitConfig } from '../limits/rate-limits.js';
-import type { OtpPolicy } from '../otp/policy.js';
-import type { StartAction } from '../otp/transaction-start.js';
 import type {
-  CancelOutcome,
-  Channel,
-  CommitSendOutcome,
-  EntryVerdict,
-  Lockout,
-  RecordOutcome,
-  ReleaseSendOutcome,
-  ReserveAttemptOutcome,
-  ReserveSendOutcome,
-  SendFailure,
-  SendKind,
-  SentCode,
-  TransactionRecord,
+  OtpPolicy, StartAction, CancelOutcome, Channel, CommitSendOutcome, EntryVerdict, Lockout, RecordOutcome,
+  ReleaseSendOutcome, ReserveAttemptOutcome, ReserveSendOutcome, SendFailure, SendKind, SentCode, TransactionRecord,
   TxDestination,
-} from '../otp/transaction-types.js';
+} from '../transaction/index.js';
 
 /** One transaction per (session, authenticator, subject): a different subject in the same session is another. */
 export interface TxKey {

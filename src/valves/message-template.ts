@@ -1,6 +1,7 @@
 /**
- * The `{{name}}` placeholders of delivery texts. Deliberately tiny: i18next templates per language
- * replace it in a later issue, with the same variable names.
+ * The `{{name}}` placeholders of the Outbox valve's one-line `template` (a development valve: one text for every
+ * language). The real delivery valves render per-language i18next texts with the same variable names
+ * (message-catalogue.ts).
  */
 export const DEFAULT_CODE_TEMPLATE = '{{code}} is your {{app}} code. It expires in {{minutes}} minutes.';
 

@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
-import { hashCode, type CodeCharset } from '../otp/code-hash.js';
+import { hashCode, type CodeCharset } from '../codes/code-hash.js';
 
 /** `alphanumeric` leaves out 0/O, 1/I/L so that nothing reads as something else. */
 export const CODE_ALPHABETS: Readonly<Record<CodeCharset, string>> = {

@@ -5,7 +5,7 @@
  */
 import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
-import { matchCode, normaliseEnteredCode } from '../otp/code-hash.js';
+import { matchCode, normaliseEnteredCode } from '../codes/code-hash.js';
 
 export const otpValidateSchema = { type: 'object', additionalProperties: false, properties: {} };
 

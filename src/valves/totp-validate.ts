@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 import { verify } from 'otplib';
 import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
-import { normaliseEnteredCode } from '../otp/code-hash.js';
-import { UsedTotpSteps } from '../otp/used-totp-steps.js';
+import { normaliseEnteredCode } from '../codes/code-hash.js';
+import { UsedTotpSteps } from '../codes/used-totp-steps.js';
 
 export interface TotpValidateConfig {
   secret: string;

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import { csrfToken } from '../authn/csrf.js';
-import { translator } from '../authn/respond.js';
+import { csrfToken } from '../http/csrf.js';
+import { translator } from '../http/respond.js';
 import { CONSENT_COOKIE, hasConsent } from '../i18n/language-cookie.js';
 import { languageOf, languagesOf } from '../i18n/setup.js';
 

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
-import { csrfValid } from '../authn/csrf.js';
-import { authnErrorHandler } from '../authn/respond.js';
+import { csrfValid } from '../http/csrf.js';
+import { authnErrorHandler } from '../http/respond.js';
 import { packagePath } from '../package-root.js';
 import { CONSENT_COOKIE, cookieOptions } from '../i18n/language-cookie.js';
 import { LANGUAGE_COOKIE, languageOf } from '../i18n/setup.js';

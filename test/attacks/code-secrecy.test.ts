@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto, { createHmac } from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
-import { hashCode, matchCode } from '../../src/otp/code-hash.js';
+import { hashCode, matchCode } from '../../src/codes/code-hash.js';
 import { ALICE, ALICE_MOBILE, harnessPerTest } from '../support/otp-api.js';
 import { otpHarness } from '../support/otp-harness.js';
 import { describeRedis } from '../support/redis.js';

@@ -8,7 +8,7 @@ import { assertErrorAnswer, harnessPerTest, translations, wrongCode } from '../s
 import { OTP_PATH } from '../support/otp-harness.js';
 
 // The JSON API's requests go straight to the authenticator's handler (src/authn/json-shortcut.ts) and their body is
-// read without body-parser when it is plain JSON (src/authn/body.ts). These show the shortcut answers as the router
+// read without body-parser when it is plain JSON (src/http/body.ts). These show the shortcut answers as the router
 // does, that the other spellings still take the router, and that every way a body can arrive is read right.
 
 /** One raw HTTP/1.1 request on its own socket, `body` written in `pieces` with a pause between them. */

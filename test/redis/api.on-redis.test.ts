@@ -156,7 +156,7 @@ describeRedis('issue 10: the OTP API on the Redis store (in process)', (ctx: Red
     for (const res of answers) {
       assert.equal(res.status, 200, `${res.status} ${res.text}`);
       // After the abort: aborted, 0 left (SPEC 3). An entry that found every remaining attempt held by entries in
-      // flight is refused unevaluated too, saying so: not aborted (yet), attempts_left as stored (transaction-entry.ts).
+      // flight is refused unevaluated too, saying so: not aborted (yet), attempts_left as stored (transaction/entry.ts).
       if (answerKind(res) === 'MAX_ATTEMPTS') {
         const shape = [res.body.aborted, res.body.attempts_left];
         assert.ok((shape[0] === true && shape[1] === 0) || (shape[0] === false && shape[1] >= 1 && shape[1] <= 3), res.text);

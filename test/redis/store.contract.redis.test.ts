@@ -1,5 +1,5 @@
 import { RedisTransactionStore } from '../../src/store/redis-store.js';
-import { lockKey, txKey } from '../../src/store/redis-scripts.js';
+import { lockKey, txKey } from '../../src/redis/keys.js';
 import type { TransactionStore } from '../../src/store/types.js';
 import { describeRedis, type TestRedisClient } from '../support/redis.js';
 import { storeContract } from '../support/store-contract.js';

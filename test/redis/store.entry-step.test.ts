@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { RedisRateLimits } from '../../src/limits/redis-rate-limits.js';
 import { RedisTransactionStore } from '../../src/store/redis-store.js';
-import { failuresKey, lockKey, txKey } from '../../src/store/redis-scripts.js';
-import { makeOtpPolicy } from '../../src/otp/transaction.js';
+import { failuresKey, lockKey, txKey } from '../../src/redis/keys.js';
+import { makeOtpPolicy } from '../../src/transaction/index.js';
 import type { TxKey } from '../../src/store/types.js';
 import { describeRedis } from '../support/redis.js';
 

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { silenceOperationalLog } from '../../src/events/logger.js';
 import { RedisRateLimits } from '../../src/limits/redis-rate-limits.js';
 import { RedisTransactionStore, connectRedisStore } from '../../src/store/redis-store.js';
-import { makeOtpPolicy } from '../../src/otp/transaction.js';
+import { makeOtpPolicy } from '../../src/transaction/index.js';
 import { describeRedis, tryConnect } from '../support/redis.js';
 
 // Fail closed, recover by itself (SPEC section 7): a private redis-server on a free port, stopped and started again

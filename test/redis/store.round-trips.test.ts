@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { RedisTransactionStore } from '../../src/store/redis-store.js';
-import { makeOtpPolicy } from '../../src/otp/transaction.js';
+import { makeOtpPolicy } from '../../src/transaction/index.js';
 import type { TxKey } from '../../src/store/types.js';
 import { describeRedis } from '../support/redis.js';
 import { countingClient, type CountingClient } from './counting-client.js';

@@ -152,7 +152,7 @@ describeRedis('issue 10: two demo processes on one Redis', (ctx) => {
     assert.equal(kinds.COMPLETED, 1, JSON.stringify(kinds));
     if (process.env.SHOW_KINDS) console.log('    right code x100:', JSON.stringify(kinds));
     // The rest: the code works once (NO_PENDING_CODE); an entry that found every attempt held by entries in flight is
-    // refused unevaluated (MAX_ATTEMPTS, not aborted: src/otp/transaction-entry.ts); requests still in flight on the
+    // refused unevaluated (MAX_ATTEMPTS, not aborted: src/transaction/entry.ts); requests still in flight on the
     // old session id after the login may be refused (CSRF, NOT_IN_FLOW: SPEC section 9).
     for (const r of answers) {
       assert.ok(r.status < 500, `${r.status} ${r.text}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
-import type { AuthnOptions } from '../../src/authn/create-authn.js';
+import type { AuthnOptions } from '../../src/assembly/create-authn.js';
 import { onEvent } from '../../src/events/bus.js';
 import type { EventRecord } from '../../src/events/catalogue.js';
 import path from 'node:path';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import { createAuthn, type Authn, type AuthnOptions } from '../../src/authn/create-authn.js';
+import { createAuthn, type Authn, type AuthnOptions } from '../../src/assembly/create-authn.js';
 import { loadConfig } from '../../src/config/index.js';
 import { onEvent } from '../../src/events/bus.js';
 import type { EventRecord } from '../../src/events/catalogue.js';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemoryTransactionStore } from '../../src/store/memory-store.js';
 import type { TransactionStore, TxKey } from '../../src/store/types.js';
-import { forgetAt, makeOtpPolicy, type OtpPolicy, type SendKind, type TxDestination } from '../../src/otp/transaction.js';
+import { forgetAt, makeOtpPolicy, type OtpPolicy, type SendKind, type TxDestination } from '../../src/transaction/index.js';
 
 export interface StoreHarness {
   /** A fresh, empty store with its own keyspace; `newId` makes transaction ids predictable. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { configSchema } from '../../src/config/schema.js';
 import { DEFAULT_RATE_LIMITS } from '../../src/limits/rate-limits.js';
-import { DEFAULT_OTP_POLICY } from '../../src/otp/policy.js';
+import { DEFAULT_OTP_POLICY } from '../../src/transaction/policy.js';
 
 /**
  * The schema is where defaults are written; the state machine and the limits keep constants so they can be

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { maskDestination, maskEmail, maskPhone } from '../../src/otp/mask.js';
+import { maskDestination, maskEmail, maskPhone } from '../../src/transaction/mask.js';
 
 describe('masking destinations', () => {
   it('a Swedish mobile keeps country code, two leading and two trailing digits', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { buildReport, type OtpReport } from '../../src/otp/report.js';
-import { cancel, releaseSend, reserveSend, type FailureDetail, type TransactionRecord } from '../../src/otp/transaction.js';
+import { buildReport, type OtpReport } from '../../src/transaction/report.js';
+import { cancel, releaseSend, reserveSend, type FailureDetail, type TransactionRecord } from '../../src/transaction/index.js';
 import { A, B, C, D, S, T0, enter, newTx, policyWith, send } from './transaction.fixtures.js';
 
 const policy = policyWith();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MemoryTransactionStore } from '../../src/store/memory-store.js';
 import type { TxKey } from '../../src/store/types.js';
-import type { RecordOutcome, ReserveAttemptOutcome } from '../../src/otp/transaction.js';
+import type { RecordOutcome, ReserveAttemptOutcome } from '../../src/transaction/index.js';
 import { A, S, T0, policyWith } from './transaction.fixtures.js';
 
 const policy = policyWith({ resend_cooldown_seconds: 0 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { codesLeft, distinctChanges, liveCodes, reserveSend } from '../../src/otp/transaction.js';
+import { codesLeft, distinctChanges, liveCodes, reserveSend } from '../../src/transaction/index.js';
 import { A, B, C, D, S, T0, enter, newTx, policyWith, send } from './transaction.fixtures.js';
 
 const changing = policyWith({ allow_change: true, max_changes: 2, max_codes: 10 });

@@ -6,7 +6,7 @@ import {
   reserveAttempt,
   viewState,
   type TransactionRecord,
-} from '../../src/otp/transaction.js';
+} from '../../src/transaction/index.js';
 import { S, T0, enter, newTx, policyWith, send } from './transaction.fixtures.js';
 
 const policy = policyWith(); // allowed_otp_retry 2: three entries in all

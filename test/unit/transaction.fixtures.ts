@@ -14,7 +14,7 @@ import {
   type TransactionInit,
   type TransactionRecord,
   type TxDestination,
-} from '../../src/otp/transaction.js';
+} from '../../src/transaction/index.js';
 
 export const S = 1000;
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);

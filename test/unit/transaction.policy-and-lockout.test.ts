@@ -7,7 +7,7 @@ import {
   mergeLockouts,
   otpPolicyFromConfig,
   type Lockout,
-} from '../../src/otp/transaction.js';
+} from '../../src/transaction/index.js';
 import { T0 } from './transaction.fixtures.js';
 
 const lock = (until: number): Lockout => ({ authenticator_id: 'otp', subject: 'alice', until });

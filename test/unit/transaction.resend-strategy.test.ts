@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { liveCodes } from '../../src/otp/transaction.js';
+import { liveCodes } from '../../src/transaction/index.js';
 import { S, T0, enter, newTx, policyWith, send } from './transaction.fixtures.js';
 
 describe('transaction: an earlier code after a resend', () => {

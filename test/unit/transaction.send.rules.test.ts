@@ -7,7 +7,7 @@ import {
   resendIn,
   viewState,
   type TransactionRecord,
-} from '../../src/otp/transaction.js';
+} from '../../src/transaction/index.js';
 import { A, S, T0, newTx, policyWith, send } from './transaction.fixtures.js';
 
 const policy = policyWith();

@@ -11,7 +11,7 @@ import {
   viewState,
   type Lockout,
   type TransactionRecord,
-} from '../../src/otp/transaction.js';
+} from '../../src/transaction/index.js';
 import { S, T0, enter, newTx, policyWith, send } from './transaction.fixtures.js';
 
 const policy = policyWith();

@@ -4,7 +4,7 @@ import '../../src/valves/index.js';
 import { buildPipe } from '../../src/pipes/pipe.js';
 import { createFlowContext } from '../../src/pipes/flow-context.js';
 import { generateCode, CODE_ALPHABETS } from '../../src/valves/otp-generate.js';
-import { hashCode, matchCode, normaliseEnteredCode } from '../../src/otp/code-hash.js';
+import { hashCode, matchCode, normaliseEnteredCode } from '../../src/codes/code-hash.js';
 import type { CodePolicy, FlowContext, ValveDeps } from '../../src/pipes/types.js';
 
 function deps(otpKeys: string[]): ValveDeps {
@@ -153,7 +153,7 @@ describe('OtpValidate', () => {
 
 describe('stored code hashes keep their format', () => {
   // Codes live in Redis across a deploy: a hash stored by the last version must still match, however the key is
-  // handed to HMAC (src/otp/code-hash.ts imports it once as a KeyObject).
+  // handed to HMAC (src/codes/code-hash.ts imports it once as a KeyObject).
   it('h1. + base64url HMAC-SHA256 of "otp:<id length>:<id>:<code>" under the first key', () => {
     const expected = `h1.${createHmac('sha256', 'secret-key').update('otp:4:tx-1:123456', 'utf8').digest('base64url')}`;
     assert.equal(hashCode(['secret-key', 'old-key'], 'tx-1', '123456'), expected);

@@ -19,18 +19,19 @@ import { rememberLanguage } from '../i18n/language-cookie.js';
 import { WEB_BASE } from '../web/page-context.js';
 import { apiSecurityHeaders, securityHeaders } from '../web/security-headers.js';
 import { createWebRouter } from '../web/web-router.js';
-import { planChains } from './chain.js';
-import { authnErrorHandler } from './respond.js';
+import { planChains } from '../authn/chain.js';
+import { authnErrorHandler } from '../http/respond.js';
 import { storeBackend } from './store-backend.js';
-import { mountPath } from './mount-path.js';
-import { createAuthnStrategy } from './passport-strategy.js';
-import { jsonShortcut } from './json-shortcut.js';
-import { createPasswordRouter } from './password-router.js';
-import { standaloneStep, type StepHooks } from './step.js';
+import { mountPath } from '../config/mount-path.js';
+import { createAuthnStrategy } from '../authn/passport-strategy.js';
+import { jsonShortcut } from '../authn/json-shortcut.js';
+import { createPasswordRouter } from '../authn/password-router.js';
+import { standaloneStep, type StepHooks } from '../authn/step.js';
 
 /**
  * Builds every configured authenticator into one Express router. The host app mounts `session` (or its own
- * express-session) before `router`. Authenticator types without an implementation yet are skipped with a warning.
+ * express-session) before `router`. It serves the built-in types (OTP, Chain, UserNameAndPassword); an entry of a
+ * type a host registered (config/authenticator-types.ts) is left for the host to serve, with a warning.
  */
 export interface AuthnOptions {
   env?: NodeJS.ProcessEnv;
@@ -136,7 +137,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       router.use(path, headers, otp.router);
       mounted.push(path);
     } else {
-      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: its type has no implementation in this version`);
+      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, UserNameAndPassword); mount its router yourself`);
     }
   }
   return {

@@ -2,9 +2,14 @@
  * The transaction record and the outcomes of its transitions. A record is plain JSON (numbers are epoch
  * milliseconds) so a Redis store can keep it as one value and a Lua script can read it; nothing here is a class.
  */
-import type { Channel, LiveCode } from '../pipes/types.js';
+/** How a code reaches the user (the report's `properties.channel`). */
+export type Channel = 'sms' | 'voice' | 'email';
 
-export type { Channel, LiveCode };
+/** A live code's keyed hash, as the transaction hands it to a validation flow. */
+export interface LiveCode {
+  readonly id: string;
+  readonly hash: string;
+}
 
 /** Stored phases. EXPIRED is not one: `viewState` derives it, so no timer has to flip a record. */
 export type Phase = 'PENDING' | 'COMPLETED' | 'ABORTED' | 'CANCELLED' | 'FAILED';

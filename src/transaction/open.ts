@@ -1,8 +1,8 @@
 /**
  * Opening and cancelling a transaction, and the one helper every transition uses to move the version on.
  */
-import { NONE } from './transaction-lists.js';
-import type { CancelOutcome, Transition, TransactionInit, TransactionRecord } from './transaction-types.js';
+import { NONE } from './lists.js';
+import type { CancelOutcome, Transition, TransactionInit, TransactionRecord } from './record.js';
 
 export function openTransaction(init: TransactionInit, now: number): TransactionRecord {
   return {

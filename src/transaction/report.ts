@@ -4,8 +4,8 @@
  * events and logs mask them. The code is never stored in clear, so the report cannot carry it.
  */
 import type { OtpPolicy } from './policy.js';
-import type { Channel, FailureDetail, TransactionRecord } from './transaction-types.js';
-import { distinctChanges, expiredAt, viewState } from './transaction-view.js';
+import type { Channel, FailureDetail, TransactionRecord } from './record.js';
+import { distinctChanges, expiredAt, viewState } from './view.js';
 
 export type ReportStatus = 'pending' | 'approved' | 'reject';
 export type ReportResult = 'clear' | 'consider';

@@ -1,19 +1,8 @@
 /**
- * Errors a TransactionStore throws. Only one so far: the store cannot be reached. The HTTP layer maps it (by its
- * `name`, see `isUnavailable` in src/authn/respond.ts) to 503 UNAVAILABLE before any other check, so nothing is
- * accepted unchecked while the store is away (SPEC section 7: fail closed, recover by itself).
+ * What a node-redis failure means for the Redis store and the Redis rate limits: a server that is away, slow or
+ * saying "not now" becomes StoreUnavailableError (fail closed); a script error stays what it is (a bug).
  */
-export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
-
-  constructor(message = 'the transaction store is unreachable', options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
-export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
-  return error instanceof Error && error.name === 'StoreUnavailableError';
-}
+import { StoreUnavailableError, isStoreUnavailable } from '../errors.js';
 
 /** Redis answers that mean "not now" (loading, fail-over, cluster re-sharding), not a bug: fail closed too. */
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;

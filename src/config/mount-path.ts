@@ -1,4 +1,4 @@
-import type { AuthenticatorEntry } from '../config/types.js';
+import type { AuthenticatorEntry } from './types.js';
 
 /** Where an authenticator is served: `context_path`, or `base_path + "/" + id` (the config check allows one). */
 export function mountPath(entry: Pick<AuthenticatorEntry, 'id' | 'config'>): string {

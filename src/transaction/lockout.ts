@@ -3,8 +3,8 @@
  * abort in one session refuses a new transaction in every other session of the same subject.
  */
 import type { OtpPolicy } from './policy.js';
-import type { Lockout, TransactionRecord } from './transaction-types.js';
-import { secondsUntil } from './transaction-view.js';
+import type { Lockout, TransactionRecord } from './record.js';
+import { secondsUntil } from './view.js';
 
 /** Locked while now < until: at exactly `until` the lockout has ended. */
 export function isLocked(lock: Lockout | null | undefined, now: number): lock is Lockout {

@@ -3,9 +3,9 @@
  * The store's `open` applies it atomically, so two parallel GETs never start two transactions.
  */
 import type { OtpPolicy } from './policy.js';
-import type { Lockout, TransactionRecord, ViewState } from './transaction-types.js';
-import { isLocked, lockRetryAfter } from './transaction-lockout.js';
-import { viewState } from './transaction-view.js';
+import type { Lockout, TransactionRecord, ViewState } from './record.js';
+import { isLocked, lockRetryAfter } from './lockout.js';
+import { viewState } from './view.js';
 
 export type StartAction =
   /** Open a new transaction (replacing `replaces`, when one was found) and send the first code (run the pre-pipe). */

@@ -5,8 +5,7 @@
  * rotate (OTP_SECRET="new,old": the first signs, all verify).
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import type { LiveCode } from '../pipes/types.js';
-import { flatString } from './flat-string.js';
+import { flatString, type LiveCode } from '../transaction/index.js';
 
 /** Longer input is not a code; refusing it before any work keeps a pasted novel cheap. */
 export const MAX_ENTERED_CODE_LENGTH = 64;

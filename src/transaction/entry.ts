@@ -5,11 +5,11 @@
  * Attempts belong to the transaction, never to one code: a resend gives none back.
  */
 import { maxEntries, type OtpPolicy } from './policy.js';
-import type { EntryVerdict, RecordOutcome, ReserveAttemptOutcome, Transition, TransactionRecord } from './transaction-types.js';
-import { bump } from './transaction-open.js';
-import { appended, withoutId } from './transaction-lists.js';
-import { lockoutAfterAbort } from './transaction-lockout.js';
-import { attemptsLeft, isCodeLive, liveCodes, newestCode } from './transaction-view.js';
+import type { EntryVerdict, RecordOutcome, ReserveAttemptOutcome, Transition, TransactionRecord } from './record.js';
+import { bump } from './open.js';
+import { appended, withoutId } from './lists.js';
+import { lockoutAfterAbort } from './lockout.js';
+import { attemptsLeft, isCodeLive, liveCodes, newestCode } from './view.js';
 
 /**
  * Refusals, unevaluated: ABORTED answers MAX_ATTEMPTS (aborted) as every entry after an abort must; another

@@ -1,11 +1,38 @@
+/**
+ * The Redis connection the transaction store and the rate limits share: what they need of one, and the one a store
+ * creates from a url, which fails closed while Redis is away (no offline queue), reconnects with backoff by
+ * itself, says once per outage that it lost the connection, and never shows the password.
+ */
 import { createClient } from 'redis';
 import { log } from '../events/logger.js';
-import type { RedisUrlStoreOptions } from './redis-store.js';
+
+export type ScriptArgs = { keys: string[]; arguments: string[] };
 
 /**
- * The connection a Redis store creates from a url: fails closed while Redis is away (no offline queue), reconnects
- * with backoff by itself, says once per outage that it lost the connection, and never shows the password.
+ * What the store needs of a node-redis 5 connection: a client (`createClient`), a Sentinel (`createSentinel`) or
+ * a Cluster (`createCluster`), already connected. Every command the store sends is EVALSHA (or EVAL after NOSCRIPT).
  */
+export interface RedisScriptClient {
+  evalSha(sha1: string, options?: ScriptArgs): Promise<unknown>;
+  eval(script: string, options?: ScriptArgs): Promise<unknown>;
+  readonly isOpen: boolean;
+  /** Client and Sentinel have it; a Cluster does not (its isOpen is used). */
+  readonly isReady?: boolean;
+}
+
+export interface RedisConnectionOptions {
+  url: string;
+  /** Time-out of one connection attempt; default 2000. */
+  connectTimeoutMs?: number;
+  /** Longest wait between two reconnection attempts; default 2000. */
+  reconnectMaxDelayMs?: number;
+  /**
+   * True: when the FIRST connection fails, `ready()` rejects and the client stops trying (start-up should fail
+   * loudly, see connectRedisStore). False (default): keep trying with backoff from the start.
+   */
+  failFast?: boolean;
+}
+
 /** `redis://user:secret@host` without the secret, for messages. */
 export function redactUrl(url: string): string {
   try {
@@ -24,7 +51,7 @@ export class OwnedClient {
   private everReady = false;
   private down = false;
 
-  constructor(options: RedisUrlStoreOptions) {
+  constructor(options: RedisConnectionOptions) {
     const maxDelay = options.reconnectMaxDelayMs ?? 2000;
     const where = redactUrl(options.url);
     this.client = createClient({

@@ -16,10 +16,10 @@ import type {
   Transition,
   TransactionRecord,
   TxDestination,
-} from './transaction-types.js';
-import { codesLeft, cooldownAnchor, distinctChanges, secondsUntil } from './transaction-view.js';
-import { bump } from './transaction-open.js';
-import { appended, withoutId } from './transaction-lists.js';
+} from './record.js';
+import { codesLeft, cooldownAnchor, distinctChanges, secondsUntil } from './view.js';
+import { bump } from './open.js';
+import { appended, withoutId } from './lists.js';
 
 /**
  * Checks, in order (the first refusal answers): the transaction is PENDING and sends codes (NO_PENDING_CODE); a `first` send

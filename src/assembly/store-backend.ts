@@ -5,7 +5,7 @@ import { MemoryRateLimits } from '../limits/memory-rate-limits.js';
 import { RedisRateLimits } from '../limits/redis-rate-limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { MemoryTransactionStore } from '../store/memory-store.js';
-import { storeErrorFromRedis } from '../store/errors.js';
+import { storeErrorFromRedis } from '../redis/failures.js';
 import { connectRedisStore } from '../store/redis-store.js';
 import type { TransactionStore } from '../store/types.js';
 

@@ -3,7 +3,7 @@
  * (when to forget a record). All pure; `now` is epoch milliseconds.
  */
 import { maxEntries, type OtpPolicy } from './policy.js';
-import type { CodeRecord, LiveCode, TransactionRecord, ViewState } from './transaction-types.js';
+import type { CodeRecord, LiveCode, TransactionRecord, ViewState } from './record.js';
 
 const SECOND = 1000;
 

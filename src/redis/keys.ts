@@ -1,0 +1,40 @@
+/**
+ * The key layout in Redis (docs/deployment.md), shared by the transaction store and the rate limits: the store's
+ * entry step counts the subject's failure budget on the rate limits' own key. Components are escaped so `{`, `}`,
+ * `:` and `%` in a subject cannot move the hash tag or make two keys collide.
+ */
+const NEEDS_ESCAPE = /[%{}:]/;
+
+export function escapeKeyPart(part: string): string {
+  // Most parts have nothing to escape; testing first spares a replace with a callback for each (6 per `start`).
+  if (!NEEDS_ESCAPE.test(part)) return part;
+  return part.replace(/[%{}:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** The Cluster hash tag of a subject's keys: a transaction, its lockout and the subject's failure counter share a slot. */
+export function subjectTag(authenticatorId: string, subject: string): string {
+  return `{${escapeKeyPart(authenticatorId)}:${escapeKeyPart(subject)}}`;
+}
+
+export function txKey(prefix: string, authenticatorId: string, subject: string, sessionId: string): string {
+  return `${prefix}tx:${subjectTag(authenticatorId, subject)}:${escapeKeyPart(sessionId)}`;
+}
+
+/** `secretHash` is a hex digest (src/valves/totp-validate.ts), never the secret. */
+export function totpStepKey(prefix: string, secretHash: string): string {
+  return `${prefix}totp:${escapeKeyPart(secretHash)}`;
+}
+
+export function lockKey(prefix: string, authenticatorId: string, subject: string): string {
+  return `${prefix}lock:${subjectTag(authenticatorId, subject)}`;
+}
+
+/** rate-limiter-flexible's key prefix for one limit of one authenticator (it appends `:${key}`). */
+export function limitKeyPrefix(prefix: string, authenticatorId: string, limit: string): string {
+  return `${prefix}rl:${escapeKeyPart(authenticatorId)}:${limit}`;
+}
+
+/** The subject's failure counter: the same key for RedisRateLimits and for the store's folded-in entry step. */
+export function failuresKey(prefix: string, authenticatorId: string, subject: string): string {
+  return `${limitKeyPrefix(prefix, authenticatorId, 'failures_per_subject_per_hour')}:${subjectTag(authenticatorId, subject)}`;
+}
