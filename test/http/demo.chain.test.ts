@@ -166,7 +166,7 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
     const otpCsrf = /name="_csrf" value="([^"]+)"/.exec(otp.text)?.[1] ?? '';
     const wrong = await agent.post('/authn/otp').type('form').send({ _csrf: otpCsrf, otp: '000000' === demo.lastCode('+46701234567') ? '111111' : '000000' });
     assert.equal(wrong.status, 200);
-    assert.match(wrong.text, /role="alert" aria-live="assertive">The code you entered is not correct\.</);
+    assert.match(wrong.text, /role="alert" aria-live="assertive">Wrong one-time password</);
     await agent.post('/authn/otp').type('form').send({ _csrf: otpCsrf, otp: demo.lastCode('+46701234567') }).expect(303).expect('Location', '/account');
     await agent.get('/account').expect(200);
   });

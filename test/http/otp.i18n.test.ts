@@ -9,36 +9,36 @@ describe('OTP API: translated error messages', () => {
   const h = harnessPerTest({}, () => ({ now: clock.now }));
 
   it('the Swedish and English texts differ (so the tests below can tell them apart)', () => {
-    assert.equal(typeof sv.errors.INVALID_OTP, 'string');
-    assert.notEqual(sv.errors.INVALID_OTP, en.errors.INVALID_OTP);
+    assert.equal(typeof sv.otp_validation.ERROR, 'string');
+    assert.notEqual(sv.otp_validation.ERROR, en.otp_validation.ERROR);
   });
 
-  it('?lng=sv gives the Swedish INVALID_OTP text', async () => {
+  it('?lng=sv gives the Swedish INVALID_OTP text (otp_validation.ERROR)', async () => {
     const u = await h().user();
     const res = await u.agent.post(`${OTP_PATH}?lng=sv`).set('X-CSRF-Token', u.csrf).send({ type: 'start', data: { otp: wrongCode(h().codes()) } });
     assertErrorAnswer(res, 200, 'INVALID_OTP');
-    assert.equal(res.body.error.message, sv.errors.INVALID_OTP);
+    assert.equal(res.body.error.message, sv.otp_validation.ERROR);
   });
 
-  it('Accept-Language: sv gives the Swedish INVALID_OTP text', async () => {
+  it('Accept-Language: sv gives the Swedish INVALID_OTP text (otp_validation.ERROR)', async () => {
     const u = await h().user();
     const res = await u.agent.post(OTP_PATH).set('X-CSRF-Token', u.csrf).set('Accept-Language', 'sv-SE,sv;q=0.9,en;q=0.5').send({ type: 'start', data: { otp: wrongCode(h().codes()) } });
     assertErrorAnswer(res, 200, 'INVALID_OTP');
-    assert.equal(res.body.error.message, sv.errors.INVALID_OTP);
+    assert.equal(res.body.error.message, sv.otp_validation.ERROR);
   });
 
   it('without a language, and with an unsupported one, the fallback (English) text', async () => {
     const u = await h().user();
     const plain = await u.send('start', { otp: wrongCode(h().codes(), 1) });
-    assert.equal(plain.body.error.message, en.errors.INVALID_OTP);
+    assert.equal(plain.body.error.message, en.otp_validation.ERROR);
     const fr = await u.agent.post(OTP_PATH).set('X-CSRF-Token', u.csrf).set('Accept-Language', 'fr').send({ type: 'start', data: { otp: wrongCode(h().codes(), 2) } });
-    assert.equal(fr.body.error.message, en.errors.INVALID_OTP);
+    assert.equal(fr.body.error.message, en.otp_validation.ERROR);
   });
 
   it('?lng= wins over Accept-Language', async () => {
     const u = await h().user();
     const res = await u.agent.post(`${OTP_PATH}?lng=en`).set('X-CSRF-Token', u.csrf).set('Accept-Language', 'sv').send({ type: 'start', data: { otp: wrongCode(h().codes()) } });
-    assert.equal(res.body.error.message, en.errors.INVALID_OTP);
+    assert.equal(res.body.error.message, en.otp_validation.ERROR);
   });
 
   it('other errors are translated too: MAX_ATTEMPTS, CSRF, NOT_IN_FLOW, RESEND_TOO_SOON (with its seconds)', async () => {

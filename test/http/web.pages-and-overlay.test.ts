@@ -21,7 +21,7 @@ describe('web: the OTP page over HTTP', () => {
     try {
       const res = await page(h);
       assert.match(res.text, /<html lang="en">/);
-      assert.match(res.text, /<label for="otp">One-time code<\/label>/);
+      assert.match(res.text, /<label for="otp">One-time password<\/label>/);
       assert.match(res.text, /id="otp" name="otp" type="text" autocomplete="one-time-code" inputmode="numeric"/);
       const meta = /<meta name="csrf-token" content="([0-9a-f]+)">/.exec(res.text)?.[1];
       assert.ok(meta && res.text.includes(`name="_csrf" value="${meta}"`));
@@ -84,7 +84,7 @@ describe('web: overlay_dir overrides texts key by key, the layout and the styles
       assert.match(res.text, />Check my code<\/button>/);
       assert.ok(res.text.includes(`<label for="otp">${en.otp_validation.otp}</label>`), 'other keys keep the package text');
       assert.match(res.text, /<header>ACME Bank<\/header>/);
-      assert.match(res.text, /<title>One-time code \| ACME<\/title>/);
+      assert.match(res.text, /<title>One-time password \| ACME<\/title>/);
       const css = await request(h.app).get('/_authn/assets/otp.css').expect(200);
       assert.equal(css.text, 'body { background: #123456; }');
       const sv2 = await page(h, {}, '?lng=sv');
