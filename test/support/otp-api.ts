@@ -112,8 +112,14 @@ export function assertNoLeak(res: request.Response): void {
   assert.ok(!res.text.includes('node_modules') && !res.text.includes('/src/'), `no paths in the body: ${res.text}`);
 }
 
-export function translations(lng: 'en' | 'sv'): { errors: Record<string, string>; [key: string]: unknown } {
-  return JSON.parse(readFileSync(path.join(ROOT, 'locales', lng, 'translation.json'), 'utf8')) as { errors: Record<string, string> };
+export interface Translations {
+  errors: Record<string, string>;
+  otp_validation: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export function translations(lng: 'en' | 'sv'): Translations {
+  return JSON.parse(readFileSync(path.join(ROOT, 'locales', lng, 'translation.json'), 'utf8')) as Translations;
 }
 
 /** Runs `n` copies of `make` at once and waits for every answer. */
