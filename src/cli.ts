@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
+import { generate } from 'otplib';
 import { ConfigError, formatProblem, loadConfig } from './config/index.js';
 import { startEventLog } from './events/logger.js';
 import { unlockSubject } from './ops/unlock.js';
 import { packagePath } from './package-root.js';
 import { connectRedisStore } from './store/redis-store.js';
+import { normaliseTotpSecret } from './valves/totp-validate.js';
 
 /**
- * The command line: `otp-authenticator check-config FILE`. Returns the exit code instead of exiting,
+ * The command line: `otp-authenticator check-config FILE`, `unlock SUBJECT`, `totp SECRET`. Returns the exit code instead of exiting,
  * so tests and the bin wrapper decide.
  */
 const USAGE = `Usage: otp-authenticator <command>
@@ -18,6 +20,10 @@ Commands:
                       with a Redis store (or REDIS_URL): directly in Redis (REDIS_PREFIX, else store.prefix);
                       with the memory store: through the running server's admin route,
                       --url URL (default http://localhost:PORT) and the token in OTP_ADMIN_TOKEN
+  totp SECRET         print the current TOTP code of a base32 SECRET, as an authenticator app shows it
+                      (--digits N, default 6; --period SECONDS, default 30; --algorithm sha1|sha256|sha512,
+                      default sha1; --at EPOCH_SECONDS, default now); for testing a
+                      TotpValidate step with a test secret, never a user's (it lands in shell history)
   help                this text
 `;
 
@@ -34,6 +40,8 @@ export async function main(
       return checkConfig(rest, out, err);
     case 'unlock':
       return unlock(rest, out, err);
+    case 'totp':
+      return totp(rest, out, err);
     case 'help': case '--help': case '-h':
       out(USAGE);
       return 0;
@@ -122,4 +130,38 @@ async function unlock(args: string[], out: Write, err: Write): Promise<number> {
   }
   out(body.unlocked && body.unlocked.length > 0 ? `unlocked ${subject} in ${body.unlocked.join(', ')}\n` : `${subject} was not locked out\n`);
   return 0;
+}
+
+const TOTP_USAGE = 'Usage: otp-authenticator totp SECRET [--digits 6|7|8] [--period SECONDS] [--algorithm sha1|sha256|sha512] [--at EPOCH_SECONDS]\n';
+
+async function totp(args: string[], out: Write, err: Write): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { digits: { type: 'string', default: '6' }, period: { type: 'string', default: '30' }, algorithm: { type: 'string', default: 'sha1' }, at: { type: 'string' } } });
+  } catch (error) {
+    err(`${(error as Error).message}\n${TOTP_USAGE}`);
+    return 2;
+  }
+  const [raw] = parsed.positionals;
+  const digits = Number(parsed.values.digits);
+  const period = Number(parsed.values.period);
+  const algorithm = parsed.values.algorithm;
+  const epoch = parsed.values.at === undefined ? Math.floor(Date.now() / 1000) : Number(parsed.values.at);
+  if (raw === undefined || parsed.positionals.length > 1 || ![6, 7, 8].includes(digits) || !Number.isInteger(period) || period < 1 || !Number.isSafeInteger(epoch) || epoch < 0
+    || (algorithm !== 'sha1' && algorithm !== 'sha256' && algorithm !== 'sha512')) {
+    err(TOTP_USAGE);
+    return 2;
+  }
+  const secret = normaliseTotpSecret(raw);
+  if (!secret) {
+    err('the secret is not base32 (the letters A-Z and the digits 2-7, as an authenticator app takes it)\n');
+    return 2;
+  }
+  try {
+    out(`${await generate({ strategy: 'totp', secret, digits, period, algorithm, epoch })}\n`);
+    return 0;
+  } catch (error) {
+    err(`the secret is not usable: ${(error as Error).message}\n`);
+    return 2;
+  }
 }
