@@ -16,13 +16,18 @@ export function translator(req: Request): Translate {
 /** A wrong code keeps the original product's text key (`otp_validation.ERROR`); every other code its own. */
 const MESSAGE_KEYS: Partial<Record<OtpError['code'], string>> = { INVALID_OTP: 'otp_validation.ERROR' };
 
+/** The translation key of a code's message (what an overlay overrides). */
+export function messageKey(code: OtpError['code']): string {
+  return MESSAGE_KEYS[code] ?? `errors.${code}`;
+}
+
 /** Messages without values, per translator: a wrong code's message is the same every time, so it is made once. */
 const plainMessages = new WeakMap<Translate, Map<string, string>>();
 
 export function errorMessage(req: Request, error: OtpError): string {
   // Refused unevaluated while every attempt left is held by entries still being checked: not the end, say so.
   const busy = error.code === 'MAX_ATTEMPTS' && error.details.aborted === false;
-  const key = busy ? 'errors.MAX_ATTEMPTS_BUSY' : MESSAGE_KEYS[error.code] ?? `errors.${error.code}`;
+  const key = busy ? 'errors.MAX_ATTEMPTS_BUSY' : messageKey(error.code);
   const t = translator(req);
   if (Object.keys(error.messageValues).length > 0) return t(key, error.messageValues);
   let cache = plainMessages.get(t);

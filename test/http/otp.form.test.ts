@@ -28,7 +28,7 @@ describe('OTP form without JavaScript', () => {
     const res = await u.agent.post(OTP_PATH).type('form').send({ _csrf: u.csrf, otp: wrongCode(h().codes()) });
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /text\/html/);
-    assert.ok(res.text.includes(en.errors.INVALID_OTP!), 'the page shows the error');
+    assert.ok(res.text.includes(en.otp_validation.ERROR!), 'the page shows the error');
     assertNoLeak(res);
     assert.equal(eventsOf(h(), 'WEB_100020').length, 1);
   });

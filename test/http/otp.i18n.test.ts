@@ -65,11 +65,14 @@ describe('OTP API: translated error messages', () => {
     assert.equal(soon.body.error.message, sv.errors.RESEND_TOO_SOON!.replace('{{seconds}}', '18'));
   });
 
-  it('every error code has a text in both languages', async () => {
+  it('every error code has a text in both languages, at the key its message is read from', async () => {
     const { ERRORS } = await import('../../src/errors.js');
-    for (const code of Object.keys(ERRORS)) {
-      assert.equal(typeof en.errors[code], 'string', `en errors.${code}`);
-      assert.equal(typeof sv.errors[code], 'string', `sv errors.${code}`);
+    const { messageKey } = await import('../../src/http/respond.js');
+    const at = (tree: unknown, key: string): unknown => key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], tree);
+    for (const code of Object.keys(ERRORS) as (keyof typeof ERRORS)[]) {
+      assert.equal(typeof at(en, messageKey(code)), 'string', `en ${messageKey(code)}`);
+      assert.equal(typeof at(sv, messageKey(code)), 'string', `sv ${messageKey(code)}`);
     }
+    assert.equal(messageKey('INVALID_OTP'), 'otp_validation.ERROR', 'a wrong code keeps the original key');
   });
 });

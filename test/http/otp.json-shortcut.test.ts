@@ -84,14 +84,14 @@ describe('OTP API: JSON requests past the router', () => {
       (await start(2).set('Accept-Language', 'en')).body.error.message,
       (await start(3).set('Accept-Language', 'sv').set('Cookie', 'lng=en')).body.error.message,
     ];
-    assert.deepEqual(messages, [sv.errors.INVALID_OTP, en.errors.INVALID_OTP, en.errors.INVALID_OTP], 'the cookie wins over Accept-Language');
+    assert.deepEqual(messages, [sv.otp_validation.ERROR, en.otp_validation.ERROR, en.otp_validation.ERROR], 'the cookie wins over Accept-Language');
   });
 
   it('the language cookie is read as the detector reads it: the last of two wins, a value with a space is no language', async () => {
     const u = await h().user();
     const start = (seed: number, cookie: string) => u.agent.post(OTP_PATH).set('X-CSRF-Token', u.csrf).set('Cookie', cookie).send({ type: 'start', data: { otp: wrongCode(h().codes(), seed) } });
-    assert.equal((await start(1, 'lng=en; lng=sv')).body.error.message, sv.errors.INVALID_OTP);
-    assert.equal((await start(2, 'lng= sv')).body.error.message, en.errors.INVALID_OTP);
+    assert.equal((await start(1, 'lng=en; lng=sv')).body.error.message, sv.otp_validation.ERROR);
+    assert.equal((await start(2, 'lng= sv')).body.error.message, en.otp_validation.ERROR);
   });
 
   it('every JSON answer, through the shortcut or the router, GET or POST, is never cached', async () => {
