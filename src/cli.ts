@@ -58,7 +58,8 @@ function checkConfig(args: string[], out: Write, err: Write): number {
     return 2;
   }
   try {
-    loadConfig(file);
+    const config = loadConfig(file);
+    for (const warning of config.warnings ?? []) err(`warning: ${formatProblem(warning)}\n`);
     out('OK\n');
     return 0;
   } catch (error) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
 import session, { type Store as SessionStore } from 'express-session';
-import type { AppConfig, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
+import type { AppConfig, Locations, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
 import { readSecrets, type Secrets } from '../config/secrets.js';
 import { log, warnOnce } from '../events/logger.js';
 import { redactSecrets } from '../events/redact.js';
@@ -22,15 +22,20 @@ import { createWebRouter } from '../web/web-router.js';
 import { planChains } from '../authn/chain.js';
 import { authnErrorHandler } from '../http/respond.js';
 import { storeBackend } from './store-backend.js';
-import { mountPath } from '../config/mount-path.js';
+import { mountPaths } from '../config/mount-path.js';
+import { formatProblem } from '../config/config-error.js';
+import { planSelectors } from '../authn/selector.js';
+import { createSelectorRouter } from '../authn/selector-router.js';
+import { choiceSettings } from './selector-choices.js';
 import { createAuthnStrategy } from '../authn/passport-strategy.js';
 import { jsonShortcut } from '../authn/json-shortcut.js';
 import { createPasswordRouter } from '../authn/password-router.js';
 import { standaloneStep, type StepHooks } from '../authn/step.js';
+import { refuseChoice } from '../authn/choice-refusal.js';
 
 /**
  * Builds every configured authenticator into one Express router. The host app mounts `session` (or its own
- * express-session) before `router`. It serves the built-in types (OTP, Chain, UserNameAndPassword); an entry of a
+ * express-session) before `router`. It serves the built-in types (OTP, Chain, Selector, UserNameAndPassword); an entry of a
  * type a host registered (config/authenticator-types.ts) is left for the host to serve, with a warning.
  */
 export interface AuthnOptions {
@@ -98,7 +103,11 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   });
   const appName = typeof config.globals.app_name === 'string' ? config.globals.app_name : undefined;
 
+  for (const warning of config.warnings ?? []) log.warn(`configuration: ${formatProblem(warning)}`);
   const chains = planChains(config);
+  const selectors = planSelectors(config.authenticators);
+  const paths = mountPaths(config.authenticators);
+  const choices = choiceSettings(config, (id, c) => options.limits?.(id, c) ?? backend.limits(id, c));
   const lastHandler = authnErrorHandler();
   const router = express.Router();
   const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler, translations.remember);
@@ -110,7 +119,8 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   // Every path mounted so far, in order: the shortcut must not take a request an earlier mount would answer.
   const mounted: string[] = [WEB_BASE, `${WEB_BASE}/admin`];
   router.use(WEB_BASE, headers, createWebRouter(config.overlay_dir, config.server.session.secure));
-  const otpIds = config.authenticators.filter((a) => a.canonicalType === 'OTP').map((a) => a.id);
+  // A choice's lockout is kept under its selector's id: the help desk unlocks the selector.
+  const otpIds = config.authenticators.filter((a) => a.canonicalType === 'OTP' || a.canonicalType === 'Selector').map((a) => a.id);
   router.use(`${WEB_BASE}/admin`, createAdminRouter(store, otpIds, env.OTP_ADMIN_TOKEN));
   const metrics = config.server.metrics ? createMetrics() : undefined;
   if (metrics) router.get('/metrics', metrics.handler);
@@ -118,26 +128,49 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     router.use(path, headers, chainRouter);
     mounted.push(path);
   }
+  const ownSteps = new Map<string, StepHooks>();
+  const ownStep = (entry: { id: string; config: object }): StepHooks => {
+    let step = ownSteps.get(entry.id);
+    if (!step) {
+      step = options.steps?.(entry.id) ?? chains.stepHooks(entry.id) ?? standaloneStep(entry.id, entry.config);
+      ownSteps.set(entry.id, step);
+    }
+    return step;
+  };
+  const byId = new Map(config.authenticators.map((a) => [a.id, a]));
   for (const entry of config.authenticators) {
-    const path = mountPath(entry);
-    const step = options.steps?.(entry.id) ?? chains.stepHooks(entry.id) ?? standaloneStep(entry.id, entry.config);
+    const path = paths.get(entry.id) ?? `/${entry.id}`;
+    const owner = selectors.ownerOf(entry.id);
+    const selectorStep = owner ? ownStep(byId.get(owner.id)!) : undefined;
+    const step = owner && selectorStep ? selectors.choiceHooks(entry.id, entry.config as Locations, selectorStep) : ownStep(entry);
+    // A choice admits only the requests its selector allows (available, chosen or a switch within max_switches).
+    const guard = owner && selectorStep ? [selectors.guard(entry.id, selectorStep, refuseChoice(config.overlay_dir))] : [];
     if (entry.canonicalType === 'Chain') continue;
-    if (entry.canonicalType === 'UserNameAndPassword') {
+    if (entry.canonicalType === 'Selector') {
+      const plan = selectors.plans.get(entry.id)!;
+      // Not added to `mounted`: it answers its own path only, never a choice's path under it.
+      router.use(path, headers, createSelectorRouter(plan, selectors, step, config.overlay_dir));
+    } else if (entry.canonicalType === 'UserNameAndPassword') {
       const passwordConfig = entry.config as unknown as PasswordConfig;
       const pipe = pipes.get(passwordConfig.pipe_id);
       if (!pipe) throw new Error(`pipe ${passwordConfig.pipe_id} is not built`);
-      router.use(path, headers, createPasswordRouter(entry.id, passwordConfig, pipe, step, config.overlay_dir));
+      router.use(path, headers, ...guard, createPasswordRouter(entry.id, passwordConfig, pipe, step, config.overlay_dir));
       mounted.push(path);
     } else if (entry.canonicalType === 'OTP') {
-      const otpConfig = entry.config as unknown as OtpAuthenticatorConfig;
-      const limits = options.limits?.(entry.id, otpConfig) ?? backend.limits(entry.id, otpConfig);
+      const asChoice = choices.get(entry.id);
+      const otpConfig = asChoice?.config ?? (entry.config as unknown as OtpAuthenticatorConfig);
+      const limits = asChoice?.limits ?? options.limits?.(entry.id, otpConfig) ?? backend.limits(entry.id, otpConfig);
       const services: OtpServices = { store, limits, pipes, now, overlayDir: config.overlay_dir, ...(appName ? { appName } : {}) };
-      const otp = createOtpRouter(entry.id, otpConfig, services, step);
-      shortcut.add(path, otp.json, mounted);
-      router.use(path, headers, otp.router);
+      const otp = createOtpRouter(entry.id, otpConfig, services, step, asChoice?.options);
+      if (owner) selectors.register(entry.id, otp.choice);
+      const json = owner && selectorStep
+        ? async (req: Request, res: Response) => { await selectors.admit(req, entry.id, selectorStep); return otp.json(req, res); }
+        : otp.json;
+      shortcut.add(path, json, mounted);
+      router.use(path, headers, ...guard, otp.router);
       mounted.push(path);
     } else {
-      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, UserNameAndPassword); mount its router yourself`);
+      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, Selector, UserNameAndPassword); mount its router yourself`);
     }
   }
   return {

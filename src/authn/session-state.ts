@@ -16,6 +16,15 @@ export interface AuthnState {
   counters: Record<string, number>;
   /** What each completed step exported, so a step run again replaces its own exports instead of merging. */
   step_exports?: Record<string, Record<string, unknown>>;
+  /** Per Selector id: the choice made, the switches so far and each choice tried (src/authn/selector-state.ts). */
+  selectors?: Record<string, SelectorState>;
+}
+
+/** One Selector's progress in this login. */
+export interface SelectorState {
+  chosen: string | null;
+  switches: number;
+  tried: { id: string; channel: string | null; outcome: string }[];
 }
 
 declare module 'express-session' {

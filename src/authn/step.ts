@@ -23,6 +23,8 @@ export interface StepHooks {
   finished?(req: Request): string | null;
   /** Where a completed step sends the browser now: the next step not yet done, else the success location. */
   next?(req: Request): string;
+  /** A choice of a Selector: its "Try another way" link (the selector's list of choices). */
+  chooseLocation?(req: Request): string;
 }
 
 export function resolveLocations(own: Locations, parent?: ResolvedLocations): ResolvedLocations {
@@ -49,6 +51,8 @@ export function recordCompletion(req: Request, id: string, exports: Record<strin
  */
 export function restartFrom(state: AuthnState, before: readonly string[], from: readonly string[]): void {
   state.completed = state.completed.filter((id) => !from.includes(id));
+  // A selector run again starts over: its choice, switches and the choices tried were the earlier user's.
+  for (const id of from) if (state.selectors?.[id]) delete state.selectors[id];
   const kept = state.step_exports ?? {};
   state.exports = {};
   state.step_exports = {};

@@ -1,7 +1,7 @@
 /**
  * Authenticator types by name, with aliases (`OTP`, `OTPAuthenticator` and `OTPValidator` are one type). The
  * configuration check refuses a type that is not registered here, and checks a registered type's `config` block
- * against its `configSchema`. createAuthn serves the three built-in types below; a host that registers a type of
+ * against its `configSchema`. createAuthn serves the four built-in types below; a host that registers a type of
  * its own gets its config checked and serves that authenticator itself (createAuthn warns that it does not).
  */
 export interface AuthenticatorTypeInfo {
@@ -31,4 +31,5 @@ export function getAuthenticatorType(name: string): AuthenticatorTypeInfo | unde
 // The built-in types; their config shapes live in config/config.schema.json.
 registerAuthenticatorType({ name: 'OTP', aliases: ['OTPAuthenticator', 'OTPValidator'] });
 registerAuthenticatorType({ name: 'Chain', aliases: [] });
+registerAuthenticatorType({ name: 'Selector', aliases: [] });
 registerAuthenticatorType({ name: 'UserNameAndPassword', aliases: [] });

@@ -1,7 +1,8 @@
 import { getAuthenticatorType } from './authenticator-types.js';
 import { checkPipeDefinition } from '../pipes/pipe.js';
 import type { PipeDefinition } from '../pipes/types.js';
-import { mountPath } from './mount-path.js';
+import { mountPaths, selectorsOfChoices } from './mount-path.js';
+import { checkSelectors } from './selector-checks.js';
 import { childPath } from './config-error.js';
 import { describeSchemaError, pointerToPath } from '../schema-messages.js';
 import { createAjv } from './schema.js';
@@ -45,18 +46,18 @@ function checkPipes(pipes: RawPipe[]): PathProblem[] {
   return out;
 }
 
-function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<string>, ids: Set<string>): PathProblem[] {
+function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<string>, ids: Set<string>, isChoice: boolean): PathProblem[] {
   const at = `authenticators[${index}]`;
   const out: PathProblem[] = [];
   const type = getAuthenticatorType(a.type);
   if (!type) {
-    out.push({ path: `${at}.type`, message: `unknown authenticator type "${a.type}" (known: ${['OTP', 'OTPAuthenticator', 'OTPValidator', 'Chain', 'UserNameAndPassword'].join(', ')} and any registered by the host program)` });
+    out.push({ path: `${at}.type`, message: `unknown authenticator type "${a.type}" (known: ${['OTP', 'OTPAuthenticator', 'OTPValidator', 'Chain', 'Selector', 'UserNameAndPassword'].join(', ')} and any registered by the host program)` });
     return out;
   }
   const c = a.config as Record<string, unknown>;
   if (c.base_path !== undefined && c.context_path !== undefined) {
     out.push({ path: `${at}.config`, message: 'base_path and context_path are both set; use one (base_path + "/" + id, or context_path when it stands alone)' });
-  } else if (c.base_path === undefined && c.context_path === undefined) {
+  } else if (c.base_path === undefined && c.context_path === undefined && !isChoice) {
     out.push({ path: `${at}.config`, message: 'neither base_path nor context_path is set; the authenticator has nowhere to be served' });
   }
   for (const key of ['pipe_id', 'pre_pipe_id'] as const) {
@@ -117,16 +118,25 @@ function chainCycles(authenticators: RawAuthenticator[]): PathProblem[] {
   return out;
 }
 
+/** Problems refuse the configuration; warnings are printed by check-config and logged at start, nothing more. */
 export function crossCheck(config: RawConfig, availableLanguages: readonly string[]): PathProblem[] {
+  return crossCheckAll(config, availableLanguages).problems;
+}
+
+export function crossCheckAll(config: RawConfig, availableLanguages: readonly string[]): { problems: PathProblem[]; warnings: PathProblem[] } {
   const out: PathProblem[] = [...checkPipes(config.pipes)];
   const pipeIds = new Set(config.pipes.map((p) => p.id));
   const ids = new Set(config.authenticators.map((a) => a.id));
+  const choices = selectorsOfChoices(config.authenticators);
   out.push(...duplicates(config.authenticators, (a) => a.id, 'authenticators', 'authenticator id'));
-  config.authenticators.forEach((a, i) => out.push(...checkAuthenticator(a, i, pipeIds, ids)));
+  config.authenticators.forEach((a, i) => out.push(...checkAuthenticator(a, i, pipeIds, ids, choices.has(a.id))));
   out.push(...chainCycles(config.authenticators));
+  const selectors = checkSelectors(config.authenticators);
+  out.push(...selectors.problems);
+  const paths = mountPaths(config.authenticators);
   const mounts = new Map<string, number>();
   config.authenticators.forEach((a, i) => {
-    const path = mountPath(a);
+    const path = paths.get(a.id);
     if (!path) return;
     const first = mounts.get(path);
     if (first === undefined) mounts.set(path, i);
@@ -138,5 +148,5 @@ export function crossCheck(config: RawConfig, availableLanguages: readonly strin
   if (!config.i18n.languages.includes(config.i18n.fallback)) {
     out.push({ path: 'i18n.fallback', message: `"${config.i18n.fallback}" is not one of i18n.languages (${config.i18n.languages.join(', ')})` });
   }
-  return out;
+  return { problems: out, warnings: selectors.warnings };
 }

@@ -60,6 +60,7 @@ export function renderConfigReference(): string {
     table('An authenticator (`authenticators[]`)', defs.authenticator ?? {}),
     table('`OTP` (aliases `OTPAuthenticator`, `OTPValidator`): `config`', defs.otpConfig ?? {}),
     table('`Chain`: `config`', defs.chainConfig ?? {}),
+    table('`Selector`: `config`', defs.selectorConfig ?? {}),
     table('`UserNameAndPassword`: `config`', defs.passwordConfig ?? {}),
   ].join('\n\n');
 }

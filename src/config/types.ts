@@ -1,4 +1,5 @@
 import type { PipeDefinition } from '../pipes/types.js';
+import type { ConfigProblem } from './config-error.js';
 
 /** The configuration after loading, validation and defaults: every defaulted key is present. Frozen. */
 export interface SessionConfig {
@@ -71,6 +72,18 @@ export interface ChainConfig extends MountConfig {
   chain: { id: string; required: boolean }[];
 }
 
+export interface SelectorChoiceConfig {
+  id: string;
+  label?: string;
+  available_if?: string;
+}
+
+export interface SelectorConfig extends MountConfig {
+  choices: SelectorChoiceConfig[];
+  default?: string;
+  max_switches: number;
+}
+
 export interface PasswordConfig extends MountConfig {
   pipe_id: string;
   allowed_retries: number;
@@ -96,4 +109,6 @@ export interface AppConfig {
   overlay_dir: string | null;
   pipes: PipeDefinition[];
   authenticators: AuthenticatorEntry[];
+  /** What check-config prints as a warning and the server logs at start (a setting that is ignored, say). */
+  warnings?: readonly ConfigProblem[];
 }

@@ -4,7 +4,7 @@ import { packagePath } from '../package-root.js';
 import { getAuthenticatorType } from './authenticator-types.js';
 import type { PipeDefinition } from '../pipes/types.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
-import { crossCheck } from './cross-checks.js';
+import { crossCheckAll } from './cross-checks.js';
 import { originOf, type LoadedDocument } from './load.js';
 import { describeSchemaError } from '../schema-messages.js';
 import { configValidator } from './schema.js';
@@ -52,8 +52,9 @@ export function validateConfig(doc: LoadedDocument): AppConfig {
     throw new ConfigError(problems);
   }
 
-  const raw = data as unknown as Parameters<typeof crossCheck>[0];
-  for (const p of crossCheck(raw, availableLanguages())) problems.push(locate(p.path, p.message));
+  const raw = data as unknown as Parameters<typeof crossCheckAll>[0];
+  const checked = crossCheckAll(raw, availableLanguages());
+  for (const p of checked.problems) problems.push(locate(p.path, p.message));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dir = path.dirname(path.resolve(doc.file));
@@ -69,6 +70,7 @@ export function validateConfig(doc: LoadedDocument): AppConfig {
     overlay_dir: typeof data.overlay_dir === 'string' ? path.resolve(dir, data.overlay_dir) : null,
     pipes: data.pipes as PipeDefinition[],
     authenticators,
+    warnings: checked.warnings.map((p) => locate(p.path, p.message)),
   };
   return deepFreeze(config);
 }

@@ -6,7 +6,7 @@ import { pageContext } from '../web/page-context.js';
 import { securityHeaders } from '../web/security-headers.js';
 import { STRATEGY_NAME, type AuthnUser } from '../authn/passport-strategy.js';
 import type { AppConfig } from '../config/types.js';
-import { renderAccountPage, renderHomePage } from './demo-pages.js';
+import { renderAccountPage, renderHomePage, type MethodsTried } from './demo-pages.js';
 
 /**
  * The demo SSO site of SPEC section 9: `/`, the login chain under `/authn`, `/account` (the user and the OTP
@@ -48,9 +48,12 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
     if (!user) return res.redirect(302, '/authn/login');
     const exports = req.session.authn?.exports ?? {};
     const byStep = (exports.otp_reports ?? {}) as Record<string, unknown>;
-    const reports = [{ label: req.t('demo.report'), report: byStep.otp ?? exports.otp_report }];
+    // The login's report is the one of the way the user took at the selector (otp, email or totp).
+    const method = typeof exports.otp_method === 'string' ? exports.otp_method : null;
+    const reports = [{ label: req.t('demo.report'), report: (method ? byStep[method] : undefined) ?? byStep.otp ?? exports.otp_report }];
     if (byStep.phone) reports.push({ label: req.t('demo.phone_report'), report: byStep.phone });
-    return res.type('html').send(renderAccountPage(pageContext(req), user, reports));
+    const tried = Array.isArray(exports.otp_methods) ? (exports.otp_methods as MethodsTried['tried']) : [];
+    return res.type('html').send(renderAccountPage(pageContext(req), user, reports, { method, tried }));
   });
   const logout: express.RequestHandler = (req, res, next) => {
     if (req.method === 'POST' && !csrfValid(req, (req.body as Record<string, unknown> | undefined)?._csrf)) {

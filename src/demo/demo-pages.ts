@@ -10,14 +10,27 @@ export function renderHomePage(ctx: PageContext, user: AuthnUser | undefined): s
   return renderShell(ctx, { title: t('demo.title'), body });
 }
 
-export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { label: string; report: unknown }[]): string {
+export interface MethodsTried {
+  method: string | null;
+  tried: { id: string; channel: string | null; outcome: string }[];
+}
+
+/** A secret (the TOTP seed) is the user's, in the session for the valve that needs it: never on a page. */
+const SHOWN = (key: string, value: unknown): boolean => typeof value === 'string' && !/secret/i.test(key);
+
+export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { label: string; report: unknown }[], methods?: MethodsTried): string {
   const t = ctx.t;
-  const rows = Object.entries(user).filter(([, v]) => typeof v === 'string')
+  const rows = Object.entries(user).filter(([k, v]) => SHOWN(k, v) && k !== 'otp_method')
     .map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
+  const tried = methods?.method ? `<h2>${escapeHtml(t('demo.method'))}</h2>
+<p id="otp-method">${escapeHtml(methods.method)}</p>
+<h3>${escapeHtml(t('demo.methods_tried'))}</h3>
+<table id="methods-tried">${methods.tried.map((m) => `<tr><th scope="row">${escapeHtml(m.id)}</th><td>${escapeHtml(m.channel ?? '')}</td><td>${escapeHtml(m.outcome)}</td></tr>`).join('')}</table>` : '';
   const sections = reports.map((r, i) => `<h2>${escapeHtml(r.label)}</h2>
 <pre id="${i === 0 ? 'otp-report' : `report-${i}`}">${escapeHtml(JSON.stringify(r.report ?? null, null, 2))}</pre>`).join('\n');
   const body = `<h1>${escapeHtml(t('demo.account'))}</h1>
 <table id="user">${rows}</table>
+${tried}
 ${sections}
 <p><a href="/authn/phone">${escapeHtml(t('demo.verify_phone'))}</a></p>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${escapeHtml(ctx.csrfToken)}"><button type="submit" class="secondary">${escapeHtml(t('demo.logout'))}</button></form>`;

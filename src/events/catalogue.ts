@@ -28,6 +28,8 @@ export const EVENTS = {
   OTP_200012: { name: 'OTP cancelled', severity: 3 },
   OTP_200013: { name: 'OTP destination invalid', severity: 4 },
   OTP_200014: { name: 'OTP lockout lifted', severity: 4 },
+  OTP_200015: { name: 'OTP method chosen', severity: 2 },
+  OTP_200016: { name: 'OTP method switched', severity: 4 },
 } as const satisfies Record<string, EventSpec>;
 
 export type EventId = keyof typeof EVENTS;

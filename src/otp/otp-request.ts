@@ -86,7 +86,7 @@ function asText(value: unknown): string {
 }
 
 /** Null when no earlier step named a subject (NOT_IN_FLOW). */
-export function otpRequest(req: Request, authenticatorId: string, config: OtpAuthenticatorConfig, appName?: string): OtpRequest | null {
+export function otpRequest(req: Request, authenticatorId: string, config: OtpAuthenticatorConfig, appName?: string, group?: string): OtpRequest | null {
   const state = authnState(req);
   const exports = state.exports;
   const ip = req.ip ?? '';
@@ -104,7 +104,7 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
   });
   return {
     req,
-    key: { sessionId: req.sessionID, authenticatorId, subject },
+    key: group === undefined ? { sessionId: req.sessionID, authenticatorId, subject } : { sessionId: req.sessionID, authenticatorId, subject, group },
     subject,
     traceId: state.trace_id,
     exports,

@@ -4,6 +4,8 @@ import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../http/respond.js';
 import type { JsonHandler } from '../authn/json-shortcut.js';
 import type { StepHooks } from '../authn/step.js';
+import type { ChoiceControl } from '../authn/selector.js';
+import { authnState } from '../authn/session-state.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
 import { OtpError } from '../errors.js';
 import { renderOtpPage } from '../web/otp-page.js';
@@ -15,7 +17,7 @@ import { otpRequest, type OtpRequest } from './otp-request.js';
 import { sendCode, type SendContext } from './otp-sending.js';
 import type { OtpServices } from './otp-services.js';
 import {
-  otpPolicyFromConfig, buildReport, attemptsLeft, codesLeft, resendIn, viewState, type TransactionRecord,
+  otpPolicyFromConfig, buildReport, attemptsLeft, codesLeft, resendIn, viewState, maskDestination, type TransactionRecord,
 } from '../transaction/index.js';
 
 /**
@@ -32,18 +34,32 @@ export interface OtpEndpoints {
   router: Router;
   /** The JSON API's PUT/POST handler alone, for the shortcut past the router (src/authn/json-shortcut.ts). */
   json: JsonHandler;
+  /** What a Selector needs of this authenticator when it is one of its choices. */
+  choice: ChoiceControl;
 }
 
-export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks): OtpEndpoints {
+/** A choice of a Selector: the selector's id (the budget group) and how the code's channel follows the destination. */
+export interface OtpChoiceOptions {
+  group: string;
+  channelOf(address: string): string;
+}
+
+export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks, asChoice?: OtpChoiceOptions): OtpEndpoints {
   const policy = otpPolicyFromConfig(config);
   const ctx: SendContext & { validatePipeId: string } = { services, config, policy, pipeId: config.pre_pipe_id ?? '', validatePipeId: config.pipe_id };
   const router = express.Router();
+  const group = asChoice?.group;
+  const build = (req: Request) => otpRequest(req, id, config, services.appName, group);
 
   const requestFor = (req: Request): OtpRequest => {
-    const r = otpRequest(req, id, config, services.appName);
+    const r = build(req);
     if (!r) throw new OtpError('NOT_IN_FLOW');
     return r;
   };
+
+  /** "Try another way" under a selector: in every JSON answer of a step still running, and on the page. */
+  const withChoose = <B extends Record<string, unknown>>(req: Request, body: B): B =>
+    (step.chooseLocation && body.status !== 'COMPLETED' && body.status !== 'CANCELLED' ? { ...body, choose_location: step.chooseLocation(req) } : body);
 
   /** Sends the first code when nothing was sent and nothing is on its way (a fresh transaction, or a first send that was refused). */
   const ensureFirstCode = async (r: OtpRequest, tx: TransactionRecord): Promise<TransactionRecord> => {
@@ -106,6 +122,10 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
           r.emit('OTP_200012', { report: finalReport(ctx, step2.tx) });
           finishReport(r, step2.tx);
         }
+        if (step.chooseLocation) {
+          const tried = authnState(req).selectors?.[group ?? '']?.tried.at(-1);
+          if (tried && tried.id === id) tried.outcome = 'CANCELLED';
+        }
         const location = step.cancel ? await step.cancel(req) : step.locations(req).cancel;
         return { kind: 'json', status: 200, body: { status: 'CANCELLED', location } };
       }
@@ -144,16 +164,16 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       if (wantsJson) {
         const body = statusAnswer(tx, policy, services.now());
         if (state === 'ABORTED') body.location = step.locations(req).failure;
-        return sendJson(res, 200, { ...body, csrf_token: token });
+        return sendJson(res, 200, withChoose(req, { ...body, csrf_token: token }));
       }
       return sendPage(req, res, 200, tx);
     } catch (error) {
       if (!(error instanceof OtpError)) throw error;
       if (wantsJson) {
         setRetryAfter(res, error.details.retry_after);
-        return sendJson(res, error.status, { ...errorBody(req, error), csrf_token: token });
+        return sendJson(res, error.status, withChoose(req, { ...errorBody(req, error), csrf_token: token }));
       }
-      const tx = error.code === 'NOT_IN_FLOW' ? null : await services.store.get({ sessionId: req.sessionID, authenticatorId: id, subject: requestFor(req).subject }, services.now());
+      const tx = error.code === 'NOT_IN_FLOW' ? null : await services.store.get(requestFor(req).key, services.now());
       setRetryAfter(res, error.details.retry_after);
       return sendPage(req, res, error.status, tx, errorMessage(req, error));
     }
@@ -171,9 +191,12 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
     if (kind === 'form') return postForm(req, res, body);
     const answer = await handle(req, parseOtpBody(body));
-    if (answer.kind === 'error') return sendError(req, res, answer.error);
+    if (answer.kind === 'error') {
+      if (step.chooseLocation) answer.error.details.choose_location = step.chooseLocation(req);
+      return sendError(req, res, answer.error);
+    }
     if (answer.kind === 'redirect') return res.redirect(303, answer.location);
-    return sendJson(res, answer.status, answer.body);
+    return sendJson(res, answer.status, withChoose(req, answer.body));
   }
 
   async function postForm(req: Request, res: Response, body: unknown): Promise<void> {
@@ -189,7 +212,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       return res.redirect(303, req.originalUrl);
     } catch (error) {
       if (!(error instanceof OtpError) || error.code === 'CSRF') throw error;
-      const r = otpRequest(req, id, config, services.appName);
+      const r = build(req);
       const tx = r ? await services.store.get(r.key, services.now()) : null;
       setRetryAfter(res, error.details.retry_after);
       return sendPage(req, res, error.status, tx, errorMessage(req, error));
@@ -211,6 +234,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       numeric: config.code.charset === 'numeric',
       codeLength: config.code.length,
       failureLocation: step.locations(req).failure,
+      ...(step.chooseLocation ? { chooseLocation: step.chooseLocation(req) } : {}),
       ...(error ? { error } : {}),
     }));
   }
@@ -222,6 +246,31 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: 405 }));
   });
   router.use(authnErrorHandler());
+
+  const choice: ChoiceControl = {
+    channel(req) {
+      if (!config.pre_pipe_id) return 'totp';
+      const r = build(req);
+      const address = r && config.destination.source ? r.expand(config.destination.source) : '';
+      return address ? (asChoice?.channelOf(address) ?? null) : null;
+    },
+    destination(req) {
+      const r = build(req);
+      const address = r && config.pre_pipe_id && config.destination.source ? r.expand(config.destination.source).trim() : '';
+      return address ? maskDestination(address) : null;
+    },
+    async cancelRunning(req) {
+      const r = build(req);
+      if (!r) return null;
+      const cancelled = await services.store.cancel(r.key, policy, services.now());
+      if (!cancelled.tx) return null;
+      if (cancelled.outcome.ok && !cancelled.outcome.already) {
+        r.emit('OTP_200012', { report: finalReport(ctx, cancelled.tx) });
+        finishReport(r, cancelled.tx);
+      }
+      return cancelled.tx.phase;
+    },
+  };
   // The shortcut hands over only requests it found to be JSON (src/authn/json-shortcut.ts).
-  return { router, json: (req, res) => receive(req, res, 'json') };
+  return { router, json: (req, res) => receive(req, res, 'json'), choice };
 }

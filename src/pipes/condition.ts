@@ -112,6 +112,8 @@ function checkAst(ast: Ast | undefined): string | null {
       return null;
     case 'Identifier':
       if (FORBIDDEN_NAME.test(ast.value)) return `exec_if may not use "${ast.value}"`;
+      // `null` is no jexl literal: as a bare name it reads nothing, so `exports.mobile != null` means "is set".
+      if (!ast.from && !ast.relative && ast.value === 'null') return null;
       if (!ast.from && !ast.relative && !(CONDITION_ROOTS as readonly string[]).includes(ast.value)) {
         return `exec_if: unknown name "${ast.value}" (start from one of ${CONDITION_ROOTS.join(', ')})`;
       }

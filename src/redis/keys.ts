@@ -16,8 +16,18 @@ export function subjectTag(authenticatorId: string, subject: string): string {
   return `{${escapeKeyPart(authenticatorId)}:${escapeKeyPart(subject)}}`;
 }
 
-export function txKey(prefix: string, authenticatorId: string, subject: string, sessionId: string): string {
+/**
+ * A choice of a Selector (`group`, the selector's id) is tagged by the selector, so the transactions of all its
+ * choices, their shared budget, lockout and failure counter sit in one slot (one script touches them together).
+ */
+export function txKey(prefix: string, authenticatorId: string, subject: string, sessionId: string, group?: string): string {
+  if (group !== undefined) return `${prefix}tx:${subjectTag(group, subject)}:${escapeKeyPart(authenticatorId)}:${escapeKeyPart(sessionId)}`;
   return `${prefix}tx:${subjectTag(authenticatorId, subject)}:${escapeKeyPart(sessionId)}`;
+}
+
+/** One login's attempt budget shared by a Selector's choices (a hash: `w` wrong entries, `f` in flight). */
+export function sharedBudgetKey(prefix: string, group: string, subject: string, sessionId: string): string {
+  return `${prefix}grp:${subjectTag(group, subject)}:${escapeKeyPart(sessionId)}`;
 }
 
 /** `secretHash` is a hex digest (src/valves/totp-validate.ts), never the secret. */

@@ -9,13 +9,13 @@
  */
 import {
   flatString, newId, cancel, openTransaction, commitSend, releaseSend, reserveSend, recordOutcome, reserveAttempt,
-  isLocked, mergeLockouts, startAction, forgetAt, type OtpPolicy, type EntryVerdict, type Lockout, type SendFailure,
+  isLocked, mergeLockouts, startAction, forgetAt, sharedAfterRecord, sharedAfterReserve, type OtpPolicy, type SharedBudget, type EntryVerdict, type Lockout, type SendFailure,
   type SendKind, type SentCode, type Transition, type TransactionRecord, type TxDestination,
 } from '../transaction/index.js';
 import { ExpiryIndex } from './expiry-index.js';
-import { HeldLock, HeldTx, TxTable } from './memory-table.js';
+import { HeldBudget, HeldLock, HeldTx, TxTable } from './memory-table.js';
 import { UsedTotpSteps } from '../codes/used-totp-steps.js';
-import type { OpenInit, OpenResult, StoreStep, TransactionStore, TxKey } from './types.js';
+import { SHARED_BUDGET_TTL_MS, type OpenInit, type OpenResult, type StoreStep, type TransactionStore, type TxKey } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How often the sweep runs and how wide an expiry bucket is; 0 runs no timer (call `sweep` yourself). */
@@ -36,12 +36,15 @@ export interface MemoryStoreStats {
 
 const MISSING = { ok: false, code: 'NOT_FOUND' } as const;
 const lockKeyOf = (authenticatorId: string, subject: string): string => JSON.stringify([authenticatorId, subject]);
+const budgetKeyOf = (key: TxKey): string => JSON.stringify([key.sessionId, key.group, key.subject]);
+const NOTHING_USED: SharedBudget = { wrong: 0, in_flight: 0 };
 
 export class MemoryTransactionStore implements TransactionStore {
   private readonly txs = new TxTable();
   private readonly locks = new Map<string, HeldLock>();
+  private readonly budgets = new Map<string, HeldBudget>();
   private readonly totpSteps = new UsedTotpSteps();
-  private readonly index: ExpiryIndex<HeldTx | HeldLock>;
+  private readonly index: ExpiryIndex<HeldTx | HeldLock | HeldBudget>;
   private readonly clock: () => number;
   private readonly newId: () => string;
   private readonly timer: NodeJS.Timeout | null;
@@ -67,7 +70,7 @@ export class MemoryTransactionStore implements TransactionStore {
     this.assertOpen();
     const held = this.read(key, now);
     const existing = held?.tx ?? null;
-    const lock = this.readLock(lockKeyOf(key.authenticatorId, key.subject), now);
+    const lock = this.readLock(lockKeyOf(key.group ?? key.authenticatorId, key.subject), now);
     const action = startAction(existing, policy, now, lock);
     if (action.action === 'locked') {
       if (lock === null) throw new Error('unreachable: locked without a lock');
@@ -80,8 +83,9 @@ export class MemoryTransactionStore implements TransactionStore {
     // The strings of the key are kept as long as the transaction: a replacement reuses the ones already held, a
     // new transaction keeps the caller's, flattened (a subject built by concatenation would stay a rope).
     const names = existing ?? { authenticator_id: key.authenticatorId, subject: flatString(key.subject), session_id: flatString(key.sessionId) };
+    const group = key.group === undefined ? {} : { budget_group: key.group, group_wrong_entries: this.readBudget(key, now).wrong };
     const tx = openTransaction(
-      { ...init, id: this.newId(), authenticator_id: names.authenticator_id, subject: names.subject, session_id: names.session_id },
+      { ...init, id: this.newId(), authenticator_id: names.authenticator_id, subject: names.subject, session_id: names.session_id, ...group },
       now,
     );
     this.write(held, tx, policy);
@@ -101,12 +105,18 @@ export class MemoryTransactionStore implements TransactionStore {
   }
 
   async reserveAttempt(key: TxKey, policy: OtpPolicy, now: number) {
-    return this.step(key, policy, now, (tx) => reserveAttempt(tx, policy, now));
+    if (key.group === undefined) return this.step(key, policy, now, (tx) => reserveAttempt(tx, policy, now));
+    const shared = this.readBudget(key, now);
+    const result = this.step(key, policy, now, (tx) => reserveAttempt(tx, policy, now, shared));
+    if (result.tx !== null && result.outcome.ok) this.writeBudget(key, sharedAfterReserve(shared, result.outcome), now);
+    return result;
   }
 
   async recordOutcome(key: TxKey, policy: OtpPolicy, reservationId: string, verdict: EntryVerdict, now: number) {
-    const result = this.step(key, policy, now, (tx) => recordOutcome(tx, policy, reservationId, verdict, now));
+    const shared = key.group === undefined ? undefined : this.readBudget(key, now);
+    const result = this.step(key, policy, now, (tx) => recordOutcome(tx, policy, reservationId, verdict, now, shared));
     const outcome = result.outcome;
+    if (shared !== undefined) this.writeBudget(key, sharedAfterRecord(shared, result.tx === null ? null : result.outcome), now);
     // Same critical section as the abort itself: no entry can slip in between the abort and the lockout.
     if (outcome.code === 'MAX_ATTEMPTS' && outcome.evaluated && outcome.lockout !== null) this.setLock(outcome.lockout, now);
     return result;
@@ -144,13 +154,37 @@ export class MemoryTransactionStore implements TransactionStore {
     if (this.timer !== null) clearInterval(this.timer);
   }
 
+  /** A login's shared budget (a key with a `group`); nothing used when none is held or it has run out. */
+  private readBudget(key: TxKey, now: number): SharedBudget {
+    const held = this.budgets.get(budgetKeyOf(key));
+    if (held === undefined) return NOTHING_USED;
+    if (held.until <= now) {
+      this.forget(held);
+      return NOTHING_USED;
+    }
+    return held.shared;
+  }
+
+  private writeBudget(key: TxKey, shared: SharedBudget, now: number): void {
+    const k = budgetKeyOf(key);
+    let held = this.budgets.get(k);
+    if (held === undefined) {
+      held = new HeldBudget(k, shared, now + SHARED_BUDGET_TTL_MS);
+      this.budgets.set(k, held);
+    } else {
+      held.shared = shared;
+      held.until = now + SHARED_BUDGET_TTL_MS;
+    }
+    this.index.schedule(held, held.until);
+  }
+
   /** Forgets what is due at `now`; visits only the due buckets. The timer calls it; tests may too. */
   sweep(now: number): number {
     this.counters.sweeps += 1;
     let forgotten = 0;
     for (const held of this.index.dueKeys(now)) {
       this.counters.examined += 1;
-      const due = held instanceof HeldTx ? held.forgetAt : held.lock.until;
+      const due = held instanceof HeldTx ? held.forgetAt : held instanceof HeldBudget ? held.until : held.lock.until;
       if (due <= now) {
         this.forget(held);
         forgotten += 1;
@@ -223,9 +257,11 @@ export class MemoryTransactionStore implements TransactionStore {
     this.index.schedule(held, merged.until);
   }
 
-  private forget(held: HeldTx | HeldLock): void {
+  private forget(held: HeldTx | HeldLock | HeldBudget): void {
     this.index.remove(held);
-    const had = held instanceof HeldTx ? this.txs.delete(held) : this.locks.get(held.key) === held && this.locks.delete(held.key);
+    const had = held instanceof HeldTx ? this.txs.delete(held)
+      : held instanceof HeldBudget ? this.budgets.get(held.key) === held && this.budgets.delete(held.key)
+      : this.locks.get(held.key) === held && this.locks.delete(held.key);
     if (had) this.counters.forgotten += 1;
   }
 

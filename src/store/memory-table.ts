@@ -9,7 +9,7 @@
  *   Almost every session holds one transaction; the rare session holding several (another authenticator or
  *   subject in one chain) gets a small map of its own, keyed by (authenticator, subject).
  */
-import type { Lockout, TransactionRecord } from '../transaction/index.js';
+import type { Lockout, SharedBudget, TransactionRecord } from '../transaction/index.js';
 import type { ExpiryEntry } from './expiry-index.js';
 import type { TxKey } from './types.js';
 
@@ -31,6 +31,17 @@ export class HeldLock implements ExpiryEntry {
   constructor(
     readonly key: string,
     public lock: Lockout,
+  ) {}
+}
+
+/** A login's budget shared by a Selector's choices, with its key, kept until `until` (an hour after its last change). */
+export class HeldBudget implements ExpiryEntry {
+  expiryBucket: number | null = null;
+
+  constructor(
+    readonly key: string,
+    public shared: SharedBudget,
+    public until: number,
   ) {}
 }
 

@@ -67,16 +67,37 @@ end
 local function is_live(tx, c, now)
   return tx.phase == 'PENDING' and not c.killed and tx.accepted_code_id ~= c.id and now < c.expires_at
 end
+-- wrongSoFar and attemptsLeft of transaction/view.ts
 local function attempts_left(tx, max)
-  local n = max - tx.wrong_entries
+  local w = tx.wrong_entries
+  if type(tx.group_wrong_entries) == 'number' and tx.group_wrong_entries > w then w = tx.group_wrong_entries end
+  local n = max - w
   if n < 0 then n = 0 end
   return n
+end
+-- A Selector's shared budget (SharedBudget of transaction/record.ts): the key at KEYS[index], or nil when index is 0.
+local function shared_budget(index)
+  local i = tonumber(index or '0')
+  if i == nil or i <= 0 then return nil, 0, 0 end
+  local b = redis.call('HMGET', KEYS[i], 'w', 'f')
+  return KEYS[i], tonumber(b[1] or '0'), tonumber(b[2] or '0')
+end
+local SHARED_BUDGET_TTL_MS = 3600000
+local function save_budget(bk, w, f)
+  if f < 0 then f = 0 end
+  redis.call('HSET', bk, 'w', num(w), 'f', num(f))
+  redis.call('PEXPIRE', bk, SHARED_BUDGET_TTL_MS)
 end
 `;
 
 /** KEYS[1] tx. Answers { stamp, forget-at, record JSON } as stored (the caller judges liveness at its `now`). */
 export const READ_TX = script('read_tx', String.raw`
 return redis.call('HMGET', KEYS[1], 's', 'f', 'rec')
+`);
+
+/** KEYS[1] a Selector's shared budget. Answers { wrong entries, in flight } (nil when none is held). */
+export const READ_BUDGET = script('read_budget', String.raw`
+return redis.call('HMGET', KEYS[1], 'w', 'f')
 `);
 
 /** KEYS[1] lockout. Answers the stored Lockout JSON or false. */
@@ -140,9 +161,11 @@ return { 'OK' }
  * reserveAttempt of transaction/entry.ts, and (with KEYS[2..3]) the checks a start makes before it (SPEC section 3's
  * order): the lockout, entries_per_transaction_per_minute, failures_per_subject_per_hour; the failure point is taken
  * only when the attempt is reserved (the handler's consume-then-refund, in one step).
- * KEYS[1] tx; KEYS[2] lockout, KEYS[3] the subject's failure counter (both only for reserveEntry).
+ * KEYS[1] tx; KEYS[2] lockout, KEYS[3] the subject's failure counter (both only for reserveEntry); the shared
+ * budget of a Selector's choice at the index ARGV[7] names.
  * ARGV[1] now, ARGV[2] max entries (allowed_otp_retry + 1), ARGV[3] ttl ms,
- * ARGV[4] entries per minute (0 = off), ARGV[5] failures per window (0 = off), ARGV[6] failure window seconds.
+ * ARGV[4] entries per minute (0 = off; '' = reserveAttempt alone, no checks), ARGV[5] failures per window (0 = off),
+ * ARGV[6] failure window seconds, ARGV[7] the index in KEYS of the shared budget ('0' = none).
  * Answers { record JSON after the step or '' when missing, outcome JSON }.
  */
 export const RESERVE_ATTEMPT = script('reserve_attempt', String.raw`
@@ -150,12 +173,14 @@ local now, max, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tx, raw = load_tx(KEYS[1], now, true)
 if not tx then return { '', '' } end
 local function reply(o) return { raw, cjson.encode(o) } end
-if tx.phase == 'ABORTED' then
+local bk, shared_w, shared_f = shared_budget(ARGV[7])
+if tx.phase == 'ABORTED' or (bk and shared_w >= max) then
   return reply({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = true, attempts_left = 0 })
 end
-local entries_limit = tonumber(ARGV[4] or '0')
-local failures_limit = tonumber(ARGV[5] or '0')
-if KEYS[2] then
+local checks = (ARGV[4] or '') ~= ''
+local entries_limit = tonumber(checks and ARGV[4] or '0')
+local failures_limit = tonumber(checks and ARGV[5] or '0')
+if checks then
   local l = redis.call('GET', KEYS[2])
   if l then
     local lock = cjson.decode(l)
@@ -179,8 +204,12 @@ end
 if tx.phase ~= 'PENDING' or (tx.sends_codes and tx.codes_sent == 0) then
   return reply({ ok = false, code = 'NO_PENDING_CODE' })
 end
-if tx.wrong_entries + #tx.entry_reservations >= max then
-  return reply({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = false, attempts_left = attempts_left(tx, max) })
+local used = tx.wrong_entries + #tx.entry_reservations
+if bk then used = shared_w + shared_f end
+if used >= max then
+  local left = attempts_left(tx, max)
+  if bk then left = math.max(0, max - shared_w) end
+  return reply({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = false, attempts_left = left })
 end
 local live = {}
 for _, c in ipairs(tx.codes) do
@@ -189,7 +218,8 @@ end
 tx.version = tx.version + 1
 local rid = tx.id .. ':a' .. num(tx.version)
 tx.entry_reservations[#tx.entry_reservations + 1] = { id = rid, at = now }
-if KEYS[3] and failures_limit > 0 then
+if bk then save_budget(bk, shared_w, shared_f + 1) end
+if checks and failures_limit > 0 then
   local window = tonumber(ARGV[6])
   redis.call('SET', KEYS[3], 0, 'EX', window, 'NX')
   redis.call('INCRBY', KEYS[3], 1)
@@ -201,27 +231,39 @@ return reply({ ok = true, reservation_id = rid, live_codes = live })
 
 /**
  * recordOutcome of transaction/entry.ts; on the abort it sets the lockout in the same script (a later lockout
- * already set is kept). With KEYS[3] (recordEntry) the subject's failure point is given back unless the entry
+ * already set is kept). With ARGV[8] '1' (recordEntry) the subject's failure point is given back unless the entry
  * was a counted wrong one (the handler's refund, in the same step).
- * KEYS[1] tx, KEYS[2] lockout, KEYS[3] the subject's failure counter (optional).
+ * A Selector's choice settles the reservation on its shared budget in the same script (sharedAfterRecord), and its
+ * lockout is the selector's (lockOwner).
+ * KEYS[1] tx, KEYS[2] lockout, KEYS[3] the subject's failure counter, KEYS[ARGV[9]] the shared budget.
  * ARGV[1] reservation id, ARGV[2] matched code id ('' = none), ARGV[3] '1' when the pipe accepted (TOTP),
- * ARGV[4] now, ARGV[5] max entries, ARGV[6] ttl ms, ARGV[7] lockout ms (0 = none).
+ * ARGV[4] now, ARGV[5] max entries, ARGV[6] ttl ms, ARGV[7] lockout ms (0 = none),
+ * ARGV[8] '1' to give the failure point back unless the entry counted, ARGV[9] the shared budget's index ('0' = none).
  * Answers { record JSON after the step or '' when missing, outcome JSON }.
  */
 export const RECORD_OUTCOME = script('record_outcome', String.raw`
 local rid, matched_id, accepted_flag = ARGV[1], ARGV[2], ARGV[3] == '1'
 local now, max, ttl, lockout_ms = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local bk, shared_w, shared_f = shared_budget(ARGV[9])
 local function refund()
-  if KEYS[3] then
+  if ARGV[8] == '1' then
     local used = tonumber(redis.call('GET', KEYS[3]) or '0')
     if used > 0 then redis.call('DECRBY', KEYS[3], 1) end
   end
 end
+local function settle(counted)
+  if not counted then refund() end
+  if bk then
+    local w = shared_w
+    if counted then w = w + 1 end
+    save_budget(bk, w, shared_f - 1)
+  end
+end
 local tx, raw = load_tx(KEYS[1], now, true)
-if not tx then refund(); return { '', '' } end
+if not tx then settle(false); return { '', '' } end
 local idx = nil
 for i, r in ipairs(tx.entry_reservations) do if r.id == rid then idx = i end end
-if not idx then refund(); return { raw, cjson.encode({ ok = false, code = 'UNKNOWN_RESERVATION' }) } end
+if not idx then settle(false); return { raw, cjson.encode({ ok = false, code = 'UNKNOWN_RESERVATION' }) } end
 local phase, wrong = tx.phase, tx.wrong_entries
 local matched = nil
 if matched_id ~= '' then
@@ -233,26 +275,31 @@ table.remove(tx.entry_reservations, idx)
 tx.version = tx.version + 1
 local function done(o, counted)
   raw = save_tx(KEYS[1], tx, ttl)
-  if not counted then refund() end
+  settle(counted)
   return { raw, cjson.encode(o) }
 end
 if phase == 'ABORTED' then
   return done({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = true, attempts_left = 0 }, false)
 end
 if phase ~= 'PENDING' then return done({ ok = false, code = 'NO_PENDING_CODE' }, false) end
+-- The entry's number and the abort count the login's wrong entries when the budget is shared.
 local attempt = wrong + 1
+if bk then attempt = shared_w + 1 end
 if accepts then
   local code_id = cjson.null
   if matched then code_id = matched.id end
   tx.phase = 'COMPLETED'; tx.accepted_code_id = code_id; tx.finished_at = now; tx.completed_at = now
-  return done({ ok = true, code = 'COMPLETED', code_id = code_id, attempt = attempt, attempts_left = attempts_left({ wrong_entries = wrong }, max) }, false)
+  return done({ ok = true, code = 'COMPLETED', code_id = code_id, attempt = attempt, attempts_left = math.max(0, max - attempt + 1) }, false)
 end
-tx.wrong_entries = attempt
+tx.wrong_entries = wrong + 1
+if bk then tx.group_wrong_entries = attempt end
 if attempt >= max then
   tx.phase = 'ABORTED'; tx.finished_at = now
   local lockout = cjson.null
   if lockout_ms > 0 then
-    lockout = { authenticator_id = tx.authenticator_id, subject = tx.subject, ['until'] = now + lockout_ms }
+    local owner = tx.authenticator_id
+    if type(tx.budget_group) == 'string' then owner = tx.budget_group end
+    lockout = { authenticator_id = owner, subject = tx.subject, ['until'] = now + lockout_ms }
     local l = redis.call('GET', KEYS[2])
     local keep = false
     if l then

@@ -42,8 +42,8 @@ import {
 import { StoreUnavailableError } from '../errors.js';
 import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
 import { OwnedClient, redactUrl, type RedisConnectionOptions, type RedisScriptClient } from '../redis/connection.js';
-import { failuresKey, lockKey, totpStepKey, txKey } from '../redis/keys.js';
-import { CAS, CLAIM_TOTP_STEP, PING, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, type LuaScript } from './redis-scripts.js';
+import { failuresKey, lockKey, sharedBudgetKey, totpStepKey, txKey } from '../redis/keys.js';
+import { CAS, CLAIM_TOTP_STEP, PING, READ_BUDGET, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, type LuaScript } from './redis-scripts.js';
 import type { EntryBudget, OpenInit, OpenResult, ReserveEntryOutcome, StoreStep, TransactionStore, TxKey } from './types.js';
 
 export interface RedisStoreOptions {
@@ -77,6 +77,9 @@ export function decodeRecord(json: string): TransactionRecord {
   for (const f of ARRAY_FIELDS) if (!Array.isArray(r[f])) r[f] = [];
   return r as unknown as TransactionRecord;
 }
+
+/** A choice's lockout and failure budget are its selector's (lockOwner in src/transaction/lockout.ts). */
+const lockOwnerOf = (key: TxKey): string => key.group ?? key.authenticatorId;
 
 const stampOf = (tx: TransactionRecord | null): string => (tx === null ? '' : `${tx.id}#${tx.version}`);
 
@@ -121,6 +124,9 @@ export class RedisTransactionStore implements TransactionStore {
   }
 
   async open(key: TxKey, init: OpenInit, policy: OtpPolicy, now: number): Promise<OpenResult> {
+    // A choice's new record starts with its login's wrong entries so far: a snapshot for what the user is shown;
+    // the entry scripts check the budget itself, so one read ahead of the CAS is enough.
+    const group = key.group === undefined ? {} : { budget_group: key.group, group_wrong_entries: await this.sharedWrong(key) };
     return this.decide<OpenResult>(key, now, true, (existing, lock) => {
       const action = startAction(existing, policy, now, lock);
       if (action.action === 'locked') {
@@ -132,7 +138,7 @@ export class RedisTransactionStore implements TransactionStore {
         return { write: null, result: { ok: true, tx: existing, created: false, action } };
       }
       const tx = openTransaction(
-        { ...init, id: this.newId(), authenticator_id: key.authenticatorId, subject: key.subject, session_id: key.sessionId },
+        { ...init, id: this.newId(), authenticator_id: key.authenticatorId, subject: key.subject, session_id: key.sessionId, ...group },
         now,
       );
       return { write: tx, result: { ok: true, tx, created: true, action } };
@@ -169,7 +175,9 @@ export class RedisTransactionStore implements TransactionStore {
 
   async reserveAttempt(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<ReserveAttemptOutcome>> {
     const k = this.txKeyOf(key);
-    const reply = await this.run(RESERVE_ATTEMPT, [k], [String(now), String(maxEntries(policy)), String(policy.ttl_seconds * 1000)]);
+    const keys = [k];
+    const budget = this.budgetIndex(key, keys);
+    const reply = await this.run(RESERVE_ATTEMPT, keys, [String(now), String(maxEntries(policy)), String(policy.ttl_seconds * 1000), '', '', '', budget]);
     return this.settle(k, policy, reply) as StoreStep<ReserveAttemptOutcome>;
   }
 
@@ -183,18 +191,17 @@ export class RedisTransactionStore implements TransactionStore {
    */
   async reserveEntry(key: TxKey, policy: OtpPolicy, now: number, budget: EntryBudget): Promise<StoreStep<ReserveEntryOutcome>> {
     const k = this.txKeyOf(key);
-    const reply = await this.run(
-      RESERVE_ATTEMPT,
-      [k, lockKey(this.prefix, key.authenticatorId, key.subject), failuresKey(this.prefix, key.authenticatorId, key.subject)],
-      [
-        String(now),
-        String(maxEntries(policy)),
-        String(policy.ttl_seconds * 1000),
-        String(budget.entries_per_transaction_per_minute ?? 0),
-        String(budget.failures_per_subject_per_hour ?? 0),
-        String(LIMIT_WINDOWS.failures_per_subject_per_hour),
-      ],
-    );
+    const keys = [k, this.lockKeyOf(key), failuresKey(this.prefix, lockOwnerOf(key), key.subject)];
+    const shared = this.budgetIndex(key, keys);
+    const reply = await this.run(RESERVE_ATTEMPT, keys, [
+      String(now),
+      String(maxEntries(policy)),
+      String(policy.ttl_seconds * 1000),
+      String(budget.entries_per_transaction_per_minute ?? 0),
+      String(budget.failures_per_subject_per_hour ?? 0),
+      String(LIMIT_WINDOWS.failures_per_subject_per_hour),
+      shared,
+    ]);
     return this.settle(k, policy, reply) as StoreStep<ReserveEntryOutcome>;
   }
 
@@ -259,8 +266,8 @@ export class RedisTransactionStore implements TransactionStore {
     refund: boolean,
   ): Promise<StoreStep<RecordOutcome>> {
     const k = this.txKeyOf(key);
-    const keys = [k, lockKey(this.prefix, key.authenticatorId, key.subject)];
-    if (refund) keys.push(failuresKey(this.prefix, key.authenticatorId, key.subject));
+    const keys = [k, this.lockKeyOf(key), failuresKey(this.prefix, lockOwnerOf(key), key.subject)];
+    const shared = this.budgetIndex(key, keys);
     return this.run(RECORD_OUTCOME, keys, [
       reservationId,
       verdict.matchedCodeId ?? '',
@@ -269,6 +276,8 @@ export class RedisTransactionStore implements TransactionStore {
       String(maxEntries(policy)),
       String(policy.ttl_seconds * 1000),
       String(policy.lockout_seconds * 1000),
+      refund ? '1' : '0',
+      shared,
     ]).then((reply) => this.settle(k, policy, reply) as StoreStep<RecordOutcome>);
   }
 
@@ -308,7 +317,7 @@ export class RedisTransactionStore implements TransactionStore {
     policy: OtpPolicy,
   ): Promise<R> {
     const k = this.txKeyOf(key);
-    const keys = withLock ? [k, lockKey(this.prefix, key.authenticatorId, key.subject)] : [k];
+    const keys = withLock ? [k, this.lockKeyOf(key)] : [k];
     const held = this.seen.get(k);
     let current: TransactionRecord | null = held !== undefined && held.forgetAt > now ? held.tx : null;
     let lock: Lockout | null = null;
@@ -350,7 +359,24 @@ export class RedisTransactionStore implements TransactionStore {
   }
 
   private txKeyOf(key: TxKey): string {
-    return txKey(this.prefix, key.authenticatorId, key.subject, key.sessionId);
+    return txKey(this.prefix, key.authenticatorId, key.subject, key.sessionId, key.group);
+  }
+
+  private lockKeyOf(key: TxKey): string {
+    return lockKey(this.prefix, lockOwnerOf(key), key.subject);
+  }
+
+  /** Appends a choice's shared budget key to `keys` and answers its 1-based index for the script ('0': no group). */
+  private budgetIndex(key: TxKey, keys: string[]): string {
+    if (key.group === undefined) return '0';
+    keys.push(sharedBudgetKey(this.prefix, key.group, key.subject, key.sessionId));
+    return String(keys.length);
+  }
+
+  private async sharedWrong(key: TxKey): Promise<number> {
+    if (key.group === undefined) return 0;
+    const [w] = (await this.run(READ_BUDGET, [sharedBudgetKey(this.prefix, key.group, key.subject, key.sessionId)], [])) as [string | null];
+    return Number(w ?? 0);
   }
 
   /** One round trip: EVALSHA, or EVAL when the server lost its script cache (a restart, SCRIPT FLUSH). */

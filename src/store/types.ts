@@ -24,12 +24,20 @@ import type {
   TxDestination,
 } from '../transaction/index.js';
 
-/** One transaction per (session, authenticator, subject): a different subject in the same session is another. */
+/**
+ * One transaction per (session, authenticator, subject): a different subject in the same session is another.
+ * `group` is set for a choice of a Selector (the selector's id): the choices of one login then share an attempt
+ * budget the store keeps per (session, group, subject), and their lockout is the group's (SharedBudget).
+ */
 export interface TxKey {
   readonly sessionId: string;
   readonly authenticatorId: string;
   readonly subject: string;
+  readonly group?: string;
 }
+
+/** How long a Selector's shared budget outlives its last change: the failure budget's window. */
+export const SHARED_BUDGET_TTL_MS = 3_600_000;
 
 /** What `open` needs to create a transaction; the store chooses the id. */
 export interface OpenInit {
@@ -82,7 +90,8 @@ export interface TransactionStore {
   /**
    * Atomically: find the record, decide with `startAction` (using this subject's lockout), and either return
    * it or create a new PENDING one (replacing a cancelled, failed or unlocked aborted one). Refuses LOCKED when
-   * the subject is locked for this authenticator by an abort that is not this transaction's own.
+   * the subject is locked for this authenticator (its selector, for a choice) by an abort that is not this
+   * transaction's own. A new record of a choice starts with its login's wrong entries so far.
    */
   open(key: TxKey, init: OpenInit, policy: OtpPolicy, now: number): Promise<OpenResult>;
 
@@ -107,12 +116,16 @@ export interface TransactionStore {
     failure?: SendFailure,
   ): Promise<StoreStep<ReleaseSendOutcome>>;
 
-  /** `reserveAttempt` atomically: the first of an entry's two steps, before the validation pipe runs. */
+  /**
+   * `reserveAttempt` atomically: the first of an entry's two steps, before the validation pipe runs. For a key
+   * with a `group`, against the login's shared budget, which the same step counts.
+   */
   reserveAttempt(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<ReserveAttemptOutcome>>;
 
   /**
    * `recordOutcome` atomically, after the validation pipe. When the entry aborts the transaction, the same step
-   * sets the lockout of (authenticator, subject) it names (keeping a later one already set).
+   * sets the lockout of (authenticator, subject) it names (keeping a later one already set). For a key with a
+   * `group`, the same step settles the reservation on the shared budget (sharedAfterRecord).
    */
   recordOutcome(
     key: TxKey,
@@ -125,7 +138,7 @@ export interface TransactionStore {
   /** `cancel` atomically. */
   cancel(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<CancelOutcome>>;
 
-  /** The subject's lockout for this authenticator, or null when there is none or it has ended at `now`. */
+  /** The subject's lockout for this authenticator (or selector: see lockOwner), or null when none is running at `now`. */
   getLock(authenticatorId: string, subject: string, now: number): Promise<Lockout | null>;
 
   /** Lifts a lockout (the help desk's `otp-authenticator unlock`); true when one was there. */

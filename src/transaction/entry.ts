@@ -3,9 +3,14 @@
  * allowed_otp_retry + 1 entries before anything is evaluated, and `recordOutcome` settles it. Wrong entries plus
  * entries in flight never exceed that number, so no amount of parallel requests gets more entries evaluated.
  * Attempts belong to the transaction, never to one code: a resend gives none back.
+ *
+ * A choice of a Selector passes `shared`, its login's budget across the selector's choices (SharedBudget): the
+ * limit is then checked against the login's wrong entries and entries in flight, and the entry that uses the last
+ * attempt aborts, whichever choice it was made in. The store applies `sharedAfterReserve` / `sharedAfterRecord` to
+ * the budget in the same atomic step as the transition.
  */
 import { maxEntries, type OtpPolicy } from './policy.js';
-import type { EntryVerdict, RecordOutcome, ReserveAttemptOutcome, Transition, TransactionRecord } from './record.js';
+import type { EntryVerdict, RecordOutcome, ReserveAttemptOutcome, SharedBudget, Transition, TransactionRecord } from './record.js';
 import { bump } from './open.js';
 import { appended, withoutId } from './lists.js';
 import { lockoutAfterAbort } from './lockout.js';
@@ -17,18 +22,18 @@ import { attemptsLeft, isCodeLive, liveCodes, newestCode } from './view.js';
  * remaining attempts in flight answer MAX_ATTEMPTS (not aborted). An EXPIRED transaction is still evaluated:
  * the entry matches nothing and counts as OTP_EXPIRED, as SPEC section 3 describes.
  */
-export function reserveAttempt(tx: TransactionRecord, policy: OtpPolicy, now: number): Transition<ReserveAttemptOutcome> {
-  if (tx.phase === 'ABORTED') {
+export function reserveAttempt(tx: TransactionRecord, policy: OtpPolicy, now: number, shared?: SharedBudget): Transition<ReserveAttemptOutcome> {
+  const max = maxEntries(policy);
+  if (tx.phase === 'ABORTED' || (shared !== undefined && shared.wrong >= max)) {
     return { tx, outcome: { ok: false, code: 'MAX_ATTEMPTS', evaluated: false, aborted: true, attempts_left: 0 } };
   }
   if (tx.phase !== 'PENDING' || (tx.sends_codes && tx.codes_sent === 0)) {
     return { tx, outcome: { ok: false, code: 'NO_PENDING_CODE' } };
   }
-  if (tx.wrong_entries + tx.entry_reservations.length >= maxEntries(policy)) {
-    return {
-      tx,
-      outcome: { ok: false, code: 'MAX_ATTEMPTS', evaluated: false, aborted: false, attempts_left: attemptsLeft(tx, policy) },
-    };
+  const used = shared === undefined ? tx.wrong_entries + tx.entry_reservations.length : shared.wrong + shared.in_flight;
+  if (used >= max) {
+    const left = shared === undefined ? attemptsLeft(tx, policy) : Math.max(0, max - shared.wrong);
+    return { tx, outcome: { ok: false, code: 'MAX_ATTEMPTS', evaluated: false, aborted: false, attempts_left: left } };
   }
   const next = bump(tx);
   const reservation_id = `${tx.id}:a${next.version}`;
@@ -50,6 +55,7 @@ export function recordOutcome(
   reservationId: string,
   verdict: EntryVerdict,
   now: number,
+  shared?: SharedBudget,
 ): Transition<RecordOutcome> {
   if (!tx.entry_reservations.some((r) => r.id === reservationId)) {
     return { tx, outcome: { ok: false, code: 'UNKNOWN_RESERVATION' } };
@@ -65,15 +71,21 @@ export function recordOutcome(
   if (tx.phase !== 'PENDING') return { tx: released, outcome: { ok: false, code: 'NO_PENDING_CODE' } };
   const matched = verdict.matchedCodeId === undefined ? undefined : tx.codes.find((c) => c.id === verdict.matchedCodeId);
   const accepts = matched !== undefined ? isCodeLive(tx, matched, now) : verdict.accepted === true && !tx.sends_codes;
-  const attempt = tx.wrong_entries + 1;
+  // The entry's number and the abort count the login's wrong entries when the budget is shared.
+  const attempt = (shared === undefined ? tx.wrong_entries : shared.wrong) + 1;
+  const max = maxEntries(policy);
   if (accepts) {
     return {
       tx: { ...released, phase: 'COMPLETED', accepted_code_id: matched?.id ?? null, finished_at: now, completed_at: now },
-      outcome: { ok: true, code: 'COMPLETED', code_id: matched?.id ?? null, attempt, attempts_left: attemptsLeft(tx, policy) },
+      outcome: { ok: true, code: 'COMPLETED', code_id: matched?.id ?? null, attempt, attempts_left: Math.max(0, max - attempt + 1) },
     };
   }
-  const wrong: TransactionRecord = { ...released, wrong_entries: attempt };
-  if (attempt >= maxEntries(policy)) {
+  const wrong: TransactionRecord = {
+    ...released,
+    wrong_entries: tx.wrong_entries + 1,
+    ...(shared !== undefined ? { group_wrong_entries: attempt } : {}),
+  };
+  if (attempt >= max) {
     return {
       tx: { ...wrong, phase: 'ABORTED', finished_at: now },
       outcome: {
@@ -93,4 +105,23 @@ export function recordOutcome(
     tx: wrong,
     outcome: { ok: false, code: expired ? 'OTP_EXPIRED' : 'INVALID_OTP', attempt, attempts_left: attemptsLeft(wrong, policy) },
   };
+}
+
+/** Whether a recorded entry counted as a wrong one (it used an attempt for good). */
+export function countsAsWrong(outcome: RecordOutcome): boolean {
+  return outcome.code === 'INVALID_OTP' || outcome.code === 'OTP_EXPIRED' || (outcome.code === 'MAX_ATTEMPTS' && outcome.evaluated);
+}
+
+/** The shared budget after `reserveAttempt` answered `outcome`: one more in flight when it reserved. */
+export function sharedAfterReserve(shared: SharedBudget, outcome: ReserveAttemptOutcome): SharedBudget {
+  return outcome.ok ? { wrong: shared.wrong, in_flight: shared.in_flight + 1 } : shared;
+}
+
+/**
+ * The shared budget once a reservation `reserveAttempt` took is settled: one fewer in flight, one more wrong if it
+ * counted. Also when the record answered UNKNOWN_RESERVATION or was gone: the reservation was taken from the budget.
+ */
+export function sharedAfterRecord(shared: SharedBudget, outcome: RecordOutcome | null): SharedBudget {
+  if (outcome === null) return { wrong: shared.wrong, in_flight: Math.max(0, shared.in_flight - 1) };
+  return { wrong: shared.wrong + (countsAsWrong(outcome) ? 1 : 0), in_flight: Math.max(0, shared.in_flight - 1) };
 }

@@ -12,10 +12,11 @@
 export * from './record.js';
 export { openTransaction, cancel } from './open.js';
 export { reserveSend, commitSend, releaseSend } from './send.js';
-export { reserveAttempt, recordOutcome } from './entry.js';
+export { reserveAttempt, recordOutcome, countsAsWrong, sharedAfterReserve, sharedAfterRecord } from './entry.js';
 export {
   viewState,
   attemptsLeft,
+  wrongSoFar,
   codesLeft,
   resendIn,
   expiresIn,
@@ -26,7 +27,7 @@ export {
   expiredAt,
   forgetAt,
 } from './view.js';
-export { isLocked, lockRetryAfter, lockoutAfterAbort, mergeLockouts } from './lockout.js';
+export { isLocked, lockRetryAfter, lockoutAfterAbort, lockOwner, mergeLockouts } from './lockout.js';
 export { startAction, type StartAction } from './start.js';
 export {
   DEFAULT_OTP_POLICY,

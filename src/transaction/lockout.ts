@@ -16,10 +16,18 @@ export function lockRetryAfter(lock: Lockout | null | undefined, now: number): n
   return isLocked(lock, now) ? Math.max(1, secondsUntil(lock.until, now)) : 0;
 }
 
-/** The lockout an abort at `now` sets; null when lockout_seconds is 0 (the operator turned lockouts off). */
+/**
+ * The lockout an abort at `now` sets; null when lockout_seconds is 0 (the operator turned lockouts off). A choice
+ * of a Selector locks the whole selector: the lockout is kept under the selector's id.
+ */
 export function lockoutAfterAbort(tx: TransactionRecord, policy: OtpPolicy, now: number): Lockout | null {
   if (policy.lockout_seconds <= 0) return null;
-  return { authenticator_id: tx.authenticator_id, subject: tx.subject, until: now + policy.lockout_seconds * 1000 };
+  return { authenticator_id: lockOwner(tx), subject: tx.subject, until: now + policy.lockout_seconds * 1000 };
+}
+
+/** Whose lockout an abort of `tx` sets and its open checks: the selector's for a choice, else its authenticator's. */
+export function lockOwner(tx: Pick<TransactionRecord, 'authenticator_id' | 'budget_group'>): string {
+  return tx.budget_group ?? tx.authenticator_id;
 }
 
 /** Two lockouts of one subject: the later end wins, so a second abort never shortens the first. */

@@ -30,6 +30,7 @@ export function openTransaction(init: TransactionInit, now: number): Transaction
     accepted_code_id: null,
     finished_at: null,
     completed_at: null,
+    ...(init.budget_group !== undefined ? { budget_group: init.budget_group, group_wrong_entries: init.group_wrong_entries ?? 0 } : {}),
   };
 }
 

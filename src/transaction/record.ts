@@ -94,6 +94,23 @@ export interface TransactionRecord {
   readonly finished_at: number | null;
   /** When a code was accepted (phase COMPLETED). */
   readonly completed_at: number | null;
+  /**
+   * Set on a choice of a Selector: the selector's id. Its choices share one login's attempt budget, their lockout
+   * (kept under this id) and their failure budget (docs/state-machine.md, "The shared budget"). Absent otherwise.
+   */
+  readonly budget_group?: string;
+  /** The login's wrong entries across the group's choices as of this record's last step (this one's included). */
+  readonly group_wrong_entries?: number;
+}
+
+/**
+ * The attempt budget of one login shared by the choices of a Selector, as the store holds it beside the records:
+ * wrong entries counted across the choices (never given back, whatever becomes of a choice's record) and entries
+ * in flight across them. The entry transitions check and count against it instead of the record's own counters.
+ */
+export interface SharedBudget {
+  readonly wrong: number;
+  readonly in_flight: number;
 }
 
 /** What opening needs beyond the time; the store fills in `id`. */
@@ -105,6 +122,9 @@ export interface TransactionInit {
   readonly reference?: string | null;
   readonly channel?: Channel | null;
   readonly sends_codes?: boolean;
+  /** A choice of a Selector: the selector's id, and the login's wrong entries so far (see SharedBudget). */
+  readonly budget_group?: string;
+  readonly group_wrong_entries?: number;
 }
 
 /** A code the pre-pipe delivered, as `commitSend` records it. */

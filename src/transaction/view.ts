@@ -46,7 +46,12 @@ export function expiredAt(tx: TransactionRecord): number | null {
 
 /** `allowed_otp_retry` + 1 - wrong entries so far; entries in flight are not subtracted until recorded. */
 export function attemptsLeft(tx: TransactionRecord, policy: OtpPolicy): number {
-  return Math.max(0, maxEntries(policy) - tx.wrong_entries);
+  return Math.max(0, maxEntries(policy) - wrongSoFar(tx));
+}
+
+/** The wrong entries that count against this transaction: its own, or its login's across a Selector's choices. */
+export function wrongSoFar(tx: TransactionRecord): number {
+  return tx.group_wrong_entries === undefined ? tx.wrong_entries : Math.max(tx.wrong_entries, tx.group_wrong_entries);
 }
 
 /** Sends still possible; sends reserved but not yet committed are counted as sent. */

@@ -14,7 +14,7 @@ import { MAX_PASSWORD_LENGTH, hashPassword, parsePasswordHash, verifyPassword, t
 export const DEFAULT_USER_FILE = 'demo-users.json';
 const MAX_IDENTIFIER_LENGTH = 256;
 
-/** What the user file holds per user; the fields other than `password_hash` are exported. */
+/** What the user file holds per user; the fields other than `password_hash` are exported (to the session, not to pages). */
 export interface UserRecord {
   username: string;
   password_hash: string;
@@ -22,9 +22,11 @@ export interface UserRecord {
   email?: string;
   fn?: string;
   ln?: string;
+  /** Base32 secret of the user's authenticator app, for TotpValidate (`${exports.totp_secret}`); never shown. */
+  totp_secret?: string;
 }
 
-const PUBLIC_FIELDS = ['username', 'mobile', 'email', 'fn', 'ln'] as const;
+const PUBLIC_FIELDS = ['username', 'mobile', 'email', 'fn', 'ln', 'totp_secret'] as const;
 
 interface LoadedUser {
   record: UserRecord;

@@ -20,6 +20,8 @@ export interface OtpPageModel {
   codeLength: number;
   error?: string;
   failureLocation?: string;
+  /** Under a Selector: the "Try another way" link. */
+  chooseLocation?: string;
 }
 
 function hidden(name: string, value: string): string {
@@ -48,6 +50,8 @@ export function renderOtpPage(m: OtpPageModel): string {
   const status = `<p id="otp-error" role="alert" aria-live="assertive">${escapeHtml(m.error ?? '')}</p>
 <p id="otp-notice" class="notice" aria-live="polite"></p>`;
 
+  const another = m.chooseLocation && m.state !== 'ABORTED'
+    ? `\n<p><a id="try-another-way" href="${escapeHtml(m.chooseLocation)}">${escapeHtml(t('selector.try_another_way'))}</a></p>` : '';
   let body: string;
   if (m.state === 'ABORTED') {
     body = `<h1>${escapeHtml(t('otp_validation.otp'))}</h1>${status}
@@ -82,7 +86,7 @@ ${expired}${status}
 <p id="attempts-left">${left}</p>
 ${entry}
 <div class="row">${resend}${cancel}</div>
-${change}
+${change}${another}
 <p><a id="failure-link" href="${escapeHtml(m.failureLocation ?? '/')}" hidden>${escapeHtml(t('otp.continue'))}</a></p>
 </div>`;
   }

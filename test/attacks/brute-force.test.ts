@@ -231,11 +231,11 @@ describe('attack: the subject behind the lockout cannot be varied through the lo
 
   it("bob locked out after three wrong codes; logging in again as ' BOB ' or 'Bob' meets the same lockout", async () => {
     const first = await login('bob');
-    const token = await tokenFor(first, '/authn/otp');
-    for (let i = 0; i < 3; i += 1) await first.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: wrongCode([demo.lastCode('+447400123456')], i) } });
+    const token = await tokenFor(first, '/authn/method/otp');
+    for (let i = 0; i < 3; i += 1) await first.post('/authn/method/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: wrongCode([demo.lastCode('+447400123456')], i) } });
     for (const variant of [' BOB ', 'Bob', 'bob']) {
       const agent = await login(variant);
-      const res = await agent.get('/authn/otp').set('Accept', 'application/json');
+      const res = await agent.get('/authn/method/otp').set('Accept', 'application/json');
       assertErrorAnswer(res, 423, 'LOCKED');
     }
   });

@@ -68,29 +68,29 @@ describe('attack: cross-site request forgery against every authenticator (demo)'
     const agent = request.agent(demo.app);
     const pw = await tokenFor(agent, '/authn/password');
     await agent.post('/authn/password').set('X-CSRF-Token', pw).send({ type: 'start', data: { identifier: 'alice', password: 'wonderland' } }).expect(200);
-    const own = await tokenFor(agent, '/authn/otp');
-    const other = await otherToken('/authn/otp');
+    const own = await tokenFor(agent, '/authn/method/otp');
+    const other = await otherToken('/authn/method/otp');
     const sent = jsonLines(demo.outbox).length;
-    const before = (await agent.get('/authn/otp').set('Accept', 'application/json')).body;
+    const before = (await agent.get('/authn/method/otp').set('Accept', 'application/json')).body;
     events.length = 0;
     const code = String(jsonLines(demo.outbox).at(-1)?.text).match(/\d{6}/)?.[0];
     const bodies = [
       { type: 'init' }, { type: 'start', data: { otp: code } }, { type: 'resend' },
       { type: 'change_destination', data: { destination: '+46702223344' } }, { type: 'cancel' }, { type: 'status' },
     ];
-    for (const body of bodies) for (const f of JSON_FORGERIES) assertCsrf(await f.send(agent, '/authn/otp', body, own, other), `${body.type}: ${f.what}`);
+    for (const body of bodies) for (const f of JSON_FORGERIES) assertCsrf(await f.send(agent, '/authn/method/otp', body, own, other), `${body.type}: ${f.what}`);
     for (const body of [{ otp: code }, { action: 'resend' }, { action: 'cancel' }, { action: 'change_destination', destination: '+46702223344' }]) {
-      for (const f of FORM_FORGERIES) assertCsrf(await f.send(agent, '/authn/otp', body, own, other), `form ${JSON.stringify(body)}: ${f.what}`);
+      for (const f of FORM_FORGERIES) assertCsrf(await f.send(agent, '/authn/method/otp', body, own, other), `form ${JSON.stringify(body)}: ${f.what}`);
     }
     assert.deepEqual(events.map((e) => e.event_id), [], 'nothing happened');
     assert.equal(jsonLines(demo.outbox).length, sent, 'nothing sent');
-    const after = (await agent.get('/authn/otp').set('Accept', 'application/json')).body;
+    const after = (await agent.get('/authn/method/otp').set('Accept', 'application/json')).body;
     assert.equal(after.status, 'PENDING');
     assert.equal(after.attempts_left, before.attempts_left);
     assert.equal(after.codes_left, before.codes_left);
     // The forged right code did not log the user in; the real request with the token does.
     await agent.get('/account').expect(302);
-    const done = await agent.post('/authn/otp').set('X-CSRF-Token', own).send({ type: 'start', data: { otp: code } });
+    const done = await agent.post('/authn/method/otp').set('X-CSRF-Token', own).send({ type: 'start', data: { otp: code } });
     assert.equal(done.body.status, 'COMPLETED', done.text);
   });
 
@@ -98,9 +98,9 @@ describe('attack: cross-site request forgery against every authenticator (demo)'
     const agent = request.agent(demo.app);
     const pw = await tokenFor(agent, '/authn/password');
     await agent.post('/authn/password').set('X-CSRF-Token', pw).send({ type: 'start', data: { identifier: 'bob', password: 'builder' } }).expect(200);
-    const otpToken = await tokenFor(agent, '/authn/otp');
+    const otpToken = await tokenFor(agent, '/authn/method/otp');
     const code = String(jsonLines(demo.outbox).at(-1)?.text).match(/\d{6}/)?.[0];
-    await agent.post('/authn/otp').set('X-CSRF-Token', otpToken).send({ type: 'start', data: { otp: code } }).expect(200);
+    await agent.post('/authn/method/otp').set('X-CSRF-Token', otpToken).send({ type: 'start', data: { otp: code } }).expect(200);
     await agent.get('/account').expect(200);
     const own = await tokenFor(agent, '/authn/phone');
     const other = await otherToken('/authn/password');
@@ -129,9 +129,9 @@ describe('attack: cross-site request forgery against every authenticator (demo)'
     const agent = request.agent(demo.app);
     const pw = await tokenFor(agent, '/authn/password');
     await agent.post('/authn/password').set('X-CSRF-Token', pw).send({ type: 'start', data: { identifier: 'carol', password: 'bletchley' } }).expect(200);
-    const otpToken = await tokenFor(agent, '/authn/otp');
+    const otpToken = await tokenFor(agent, '/authn/method/otp');
     const code = String(jsonLines(demo.outbox).filter((l) => l.to === 'carol@example.com').at(-1)?.text).match(/\d{6}/)?.[0];
-    await agent.post('/authn/otp').set('X-CSRF-Token', otpToken).send({ type: 'start', data: { otp: code } }).expect(200);
+    await agent.post('/authn/method/otp').set('X-CSRF-Token', otpToken).send({ type: 'start', data: { otp: code } }).expect(200);
     const account = await agent.get('/account').expect(200);
     const own = /name="_csrf" value="([^"]+)"/.exec(account.text)?.[1] ?? '';
     const other = await otherToken('/authn/password');

@@ -37,7 +37,7 @@ describe('attack: forged X-Forwarded-For', function () {
 
   /** The OTP step's first GET, which sends the code, from `xff`. */
   function otpGet(agent: ReturnType<typeof request.agent>, xff: string) {
-    return agent.get('/authn/otp').set('Accept', 'application/json').set('X-Forwarded-For', xff);
+    return agent.get('/authn/method/otp').set('Accept', 'application/json').set('X-Forwarded-For', xff);
   }
 
   describe('without server.trust_proxy (the default)', () => {

@@ -33,9 +33,9 @@ describe('attack: framing and script injection (demo pages)', function () {
     const agent = request.agent(demo.app);
     assertLockedDown(await agent.get('/authn/password'), 'password page');
     assertLockedDown(await agent.get('/authn/password').set('Accept', 'application/json'), 'password JSON');
-    assertLockedDown(await agent.get('/authn/otp'), 'OTP page, not in flow');
+    assertLockedDown(await agent.get('/authn/method/otp'), 'OTP page, not in flow');
     assertLockedDown(await agent.get('/authn/login'), 'chain redirect');
-    assertLockedDown(await agent.post('/authn/otp').send({ type: 'status' }), 'OTP CSRF refusal');
+    assertLockedDown(await agent.post('/authn/method/otp').send({ type: 'status' }), 'OTP CSRF refusal');
     assertLockedDown(await agent.get('/'), 'demo home');
   });
 

@@ -131,7 +131,7 @@ function wire(t: Target, c: Case, b: Body): { req: RawRequest; session: Sess | u
 
 // ---- what every answer must be ---------------------------------------------------------------------------------
 
-const AUTHENTICATOR_PATHS = new Set(['/authn/password', '/authn/otp', '/authn/phone']);
+const AUTHENTICATOR_PATHS = new Set(['/authn/password', '/authn/method/otp', '/authn/phone']);
 
 function check(t: Target, req: RawRequest, res: RawAnswer): void {
   const where = `${req.method} ${req.path} [${String(req.headers['content-type'] ?? '-')}] -> ${res.status} ${String(res.headers['content-type'] ?? '-')}: ${res.text.slice(0, 200)}`;
@@ -220,7 +220,7 @@ describe('attack: fuzzing every authenticator over HTTP (fast-check, 5,000 reque
   let harness: Harness;
   let harnessServer: RawServer;
   const pools: { anon: Sess[]; otp: Sess[]; signed: Sess[]; bare: Sess[] } = { anon: [], otp: [], signed: [], bare: [] };
-  const DEMO_OTHERS = ['/authn/password', '/authn/otp', '/authn/phone', '/authn/login', '/_authn/consent', '/_authn/assets/otp.css', '/_authn/admin/unlock', '/logout', '/account', '/', '/healthz', '/readyz', '/authn', '/nowhere'];
+  const DEMO_OTHERS = ['/authn/password', '/authn/method/otp', '/authn/phone', '/authn/login', '/_authn/consent', '/_authn/assets/otp.css', '/_authn/admin/unlock', '/logout', '/account', '/', '/healthz', '/readyz', '/authn', '/nowhere'];
 
   before(async () => {
     process.on('unhandledRejection', onRejection);
@@ -230,13 +230,13 @@ describe('attack: fuzzing every authenticator over HTTP (fast-check, 5,000 reque
     for (const [user, password] of [['alice', 'wonderland'], ['bob', 'builder'], ['carol', 'bletchley'], ['alice', 'wonderland']] as const) {
       const s = await open(demoServer, '/authn/password');
       assert.equal((await post(demoServer, s, '/authn/password', { type: 'start', data: { identifier: user, password } })).status, 200);
-      pools.otp.push(await open(demoServer, '/authn/otp', s.cookie));
+      pools.otp.push(await open(demoServer, '/authn/method/otp', s.cookie));
     }
     for (const [user, password] of [['bob', 'builder'], ['carol', 'bletchley']] as const) {
       const s = await open(demoServer, '/authn/password');
       await post(demoServer, s, '/authn/password', { type: 'start', data: { identifier: user, password } });
-      const o = await open(demoServer, '/authn/otp', s.cookie);
-      const done = await post(demoServer, o, '/authn/otp', { type: 'start', data: { otp: lastCode(demo.outbox) } });
+      const o = await open(demoServer, '/authn/method/otp', s.cookie);
+      const done = await post(demoServer, o, '/authn/method/otp', { type: 'start', data: { otp: lastCode(demo.outbox) } });
       assert.equal(JSON.parse(done.text).status, 'COMPLETED', done.text);
       pools.signed.push(await open(demoServer, '/authn/phone', o.cookie));
     }
@@ -262,7 +262,7 @@ describe('attack: fuzzing every authenticator over HTTP (fast-check, 5,000 reque
 
   const targets = (): Record<'password' | 'otp' | 'phone' | 'bare', Target> => ({
     password: { path: '/authn/password', sessions: [...pools.anon, ...pools.otp], outbox: () => demo.outbox, server: demoServer, others: DEMO_OTHERS },
-    otp: { path: '/authn/otp', sessions: [...pools.otp, ...pools.anon.slice(0, 1)], outbox: () => demo.outbox, server: demoServer, others: DEMO_OTHERS },
+    otp: { path: '/authn/method/otp', sessions: [...pools.otp, ...pools.anon.slice(0, 1)], outbox: () => demo.outbox, server: demoServer, others: DEMO_OTHERS },
     phone: { path: '/authn/phone', sessions: [...pools.signed, ...pools.anon.slice(0, 1)], outbox: () => demo.outbox, server: demoServer, others: DEMO_OTHERS },
     bare: { path: '/authn/otp', sessions: pools.bare, outbox: () => harness.outbox, server: harnessServer, others: ['/authn/otp', '/_authn/consent', '/_authn/assets/otp-form.js', '/nowhere'] },
   });

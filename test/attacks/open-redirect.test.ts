@@ -102,13 +102,13 @@ describe('attack: open redirect through the password step and the chain (demo)',
     const pw = await agent.post(`/authn/password${QUERY}`).set('X-CSRF-Token', token).set('Host', 'evil.example')
       .send({ type: 'start', data: { identifier: 'alice', password: 'wonderland' } });
     assertNoEvil(pw, 'password');
-    assert.deepEqual(pw.body, { status: 'COMPLETED', location: '/authn/otp' });
+    assert.deepEqual(pw.body, { status: 'COMPLETED', location: '/authn/method' });
     const chain = await agent.get(`/authn/login${QUERY}`);
     assertNoEvil(chain, 'chain');
-    assert.equal(chain.headers.location, '/authn/otp');
-    const otpToken = await tokenFor(agent, '/authn/otp');
+    assert.equal(chain.headers.location, '/authn/method');
+    const otpToken = await tokenFor(agent, '/authn/method/otp');
     const code = String(jsonLines(demo.outbox).at(-1)?.text).match(/\d{6}/)?.[0];
-    const done = await agent.post(`/authn/otp${QUERY}`).set('X-CSRF-Token', otpToken).send({ type: 'start', data: { otp: code } });
+    const done = await agent.post(`/authn/method/otp${QUERY}`).set('X-CSRF-Token', otpToken).send({ type: 'start', data: { otp: code } });
     assertNoEvil(done, 'otp');
     assert.deepEqual(done.body, { status: 'COMPLETED', location: '/account' });
     const back = await agent.get(`/authn/password${QUERY}`);
@@ -120,6 +120,6 @@ describe('attack: open redirect through the password step and the chain (demo)',
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
     const res = await form.post(`/authn/password${QUERY}`).type('form').send({ _csrf: csrf, identifier: 'bob', password: 'builder', ...BODY_FIELDS });
     assertNoEvil(res, 'password form');
-    assert.equal(res.headers.location, '/authn/otp');
+    assert.equal(res.headers.location, '/authn/method');
   });
 });

@@ -33,9 +33,9 @@ describe('attack: session fixation (demo)', function () {
     const victim = (path: string) => ({ get: () => request(demo.app).get(path).set('Cookie', planted).set('Accept', 'application/json') });
     const token = attacker.body.csrf_token as string;
     await request(demo.app).post('/authn/password').set('Cookie', planted).set('X-CSRF-Token', token).send({ type: 'start', data: { identifier: 'alice', password: 'wonderland' } }).expect(200);
-    const otp = await victim('/authn/otp').get().expect(200);
+    const otp = await victim('/authn/method/otp').get().expect(200);
     const code = String(jsonLines(demo.outbox).at(-1)?.text).match(/\d{6}/)?.[0];
-    const done = await request(demo.app).post('/authn/otp').set('Cookie', planted).set('X-CSRF-Token', otp.body.csrf_token).send({ type: 'start', data: { otp: code } });
+    const done = await request(demo.app).post('/authn/method/otp').set('Cookie', planted).set('X-CSRF-Token', otp.body.csrf_token).send({ type: 'start', data: { otp: code } });
     assert.equal(done.body.status, 'COMPLETED', done.text);
     const renewed = sidOf(done);
     assert.ok(renewed && `sid=${renewed}` !== planted, 'the login answered a new session cookie');

@@ -20,9 +20,9 @@ describe('attack: replaying the password step', () => {
 
   it('after a finished login, another user\'s password in the same session logs nobody else in', async () => {
     const agent = request.agent(demo.app);
-    assert.equal((await passwordStep(agent, 'bob', 'builder')).body.location, '/authn/otp');
-    const token = await tokenFor(agent, '/authn/otp');
-    await agent.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: demo.lastCode('+447400123456') } }).expect(200);
+    assert.equal((await passwordStep(agent, 'bob', 'builder')).body.location, '/authn/method');
+    const token = await tokenFor(agent, '/authn/method/otp');
+    await agent.post('/authn/method/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: demo.lastCode('+447400123456') } }).expect(200);
     const account = await agent.get('/account').expect(200);
     const csrf = /<meta name="csrf-token" content="([0-9a-f]+)">/.exec(account.text)?.[1] ?? '';
     const replay = await passwordStep(agent, 'alice', 'wonderland', csrf);
@@ -34,12 +34,12 @@ describe('attack: replaying the password step', () => {
 
   it('mid-chain, a second password restarts the chain: the new user must pass every later step, with none of the old user\'s exports', async () => {
     const agent = request.agent(demo.app);
-    assert.equal((await passwordStep(agent, 'alice', 'wonderland')).body.location, '/authn/otp');
+    assert.equal((await passwordStep(agent, 'alice', 'wonderland')).body.location, '/authn/method');
     const second = await passwordStep(agent, 'carol', 'bletchley');
-    assert.equal(second.body.location, '/authn/otp');
-    const page = await agent.get('/authn/otp').set('Accept', 'application/json').expect(200);
+    assert.equal(second.body.location, '/authn/method');
+    const page = await agent.get('/authn/method/otp').set('Accept', 'application/json').expect(200);
     assert.equal(page.body.destination, 'c***@example.com', 'the code goes to carol, not to alice\'s phone');
-    await agent.post('/authn/otp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: demo.lastCode('carol@example.com') } }).expect(200);
+    await agent.post('/authn/method/otp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: demo.lastCode('carol@example.com') } }).expect(200);
     const account = await agent.get('/account').expect(200);
     assert.match(account.text, /<td>carol<\/td>/);
     assert.doesNotMatch(account.text, /Alice|Liddell|\+46701234567/, 'alice\'s name and number are gone');

@@ -28,7 +28,7 @@ describe('browser: alice logs in with password and code in real Chromium', funct
     await page.fill('#identifier', 'alice');
     await page.fill('#password', 'wonderland');
     await page.click('form[action="/authn/password"] button');
-    await page.waitForURL('**/authn/otp');
+    await page.waitForURL('**/authn/method/otp');
   }
 
   async function wrongThenRight(page: Page, texts: typeof en, shot: string): Promise<void> {
@@ -38,7 +38,7 @@ describe('browser: alice logs in with password and code in real Chromium', funct
     await page.click('#otp-form button');
     await page.waitForFunction((msg) => document.getElementById('otp-error')?.textContent === msg, texts.otp_validation.ERROR);
     assert.equal(await page.textContent('#attempts-left'), texts.otp.attempts_left_other.replace('{{count}}', '2'));
-    assert.match(page.url(), /\/authn\/otp$/, 'the script answered in place, no reload');
+    assert.match(page.url(), /\/authn\/method\/otp$/, 'the script answered in place, no reload');
     await page.screenshot({ path: path.join(SCREENSHOTS, `${shot}-wrong-code.png`), fullPage: true });
     await page.fill('#otp', code);
     await page.click('#otp-form button');

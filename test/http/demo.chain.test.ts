@@ -25,15 +25,15 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
   it('alice logs in with password and code, the session id is renewed, /account shows her and the report', async () => {
     const agent = request.agent(demo.app);
     const first = await password(agent, 'alice', 'wonderland');
-    assert.deepEqual(first.body, { status: 'COMPLETED', location: '/authn/otp' });
-    await agent.get('/authn/login').expect(303).expect('Location', '/authn/otp');
-    const otpPage = await agent.get('/authn/otp').set('Accept', 'application/json').expect(200);
+    assert.deepEqual(first.body, { status: 'COMPLETED', location: '/authn/method' });
+    await agent.get('/authn/login').expect(303).expect('Location', '/authn/method');
+    const otpPage = await agent.get('/authn/method/otp').set('Accept', 'application/json').expect(200);
     assert.equal(otpPage.body.status, 'PENDING');
     assert.equal(otpPage.body.destination, '+46 70*** **67');
     const cookieBefore = String(otpPage.headers['set-cookie'] ?? '');
     const code = demo.lastCode('+46701234567');
     assert.match(code, /^\d{6}$/);
-    const done = await agent.post('/authn/otp').set('X-CSRF-Token', otpPage.body.csrf_token).send({ type: 'start', data: { otp: code } }).expect(200);
+    const done = await agent.post('/authn/method/otp').set('X-CSRF-Token', otpPage.body.csrf_token).send({ type: 'start', data: { otp: code } }).expect(200);
     assert.deepEqual(done.body, { status: 'COMPLETED', location: '/account' });
     const renewed = String(done.headers['set-cookie'] ?? '');
     assert.match(renewed, /sid=/, 'login sets a new session cookie');
@@ -46,13 +46,13 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
 
   it('carol, who has no mobile, gets her code by e-mail and logs in', async () => {
     const agent = request.agent(demo.app);
-    assert.equal((await password(agent, 'carol', 'bletchley')).body.location, '/authn/otp');
-    const page = await agent.get('/authn/otp').set('Accept', 'application/json').expect(200);
+    assert.equal((await password(agent, 'carol', 'bletchley')).body.location, '/authn/method');
+    const page = await agent.get('/authn/method/otp').set('Accept', 'application/json').expect(200);
     assert.equal(page.body.destination, 'c***@example.com');
     assert.equal(page.body.channel, 'email');
     const code = demo.lastCode('carol@example.com');
     assert.match(code, /^\d{6}$/);
-    const done = await agent.post('/authn/otp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: code } });
+    const done = await agent.post('/authn/method/otp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: code } });
     assert.deepEqual(done.body, { status: 'COMPLETED', location: '/account' });
     const account = await agent.get('/account').expect(200);
     assert.match(account.text, /<td>carol<\/td>/);
@@ -68,8 +68,8 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
 
     const agent = request.agent(demo.app);
     await password(agent, 'alice', 'wonderland');
-    const token = await tokenFor(agent, '/authn/otp');
-    await agent.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: demo.lastCode('+46701234567') } }).expect(200);
+    const token = await tokenFor(agent, '/authn/method/otp');
+    await agent.post('/authn/method/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: demo.lastCode('+46701234567') } }).expect(200);
     const phone = await agent.get('/authn/phone').set('Accept', 'application/json').expect(200);
     assert.equal(phone.body.destination, '+46 70*** **67', 'starts from her own number');
     const changed = await agent.post('/authn/phone').set('X-CSRF-Token', phone.body.csrf_token).send({ type: 'change_destination', data: { destination: '070-765 43 21' } }).expect(200);
@@ -80,15 +80,15 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
     assert.match(account.text, /Phone verification report/);
     assert.match(account.text, /&quot;final_destination&quot;: &quot;\+46707654321&quot;/);
     assert.match(account.text, /&quot;phone_number_changes&quot;: 1/);
-    const login = await agent.get('/authn/otp').set('Accept', 'application/json');
+    const login = await agent.get('/authn/method/otp').set('Accept', 'application/json');
     assert.equal(login.status, 303, 'the login MFA step stays completed');
   });
 
   it('the login MFA step refuses a change of destination', async () => {
     const agent = request.agent(demo.app);
     await password(agent, 'bob', 'builder');
-    const token = await tokenFor(agent, '/authn/otp');
-    const res = await agent.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'change_destination', data: { destination: '+46 70 765 43 21' } });
+    const token = await tokenFor(agent, '/authn/method/otp');
+    const res = await agent.post('/authn/method/otp').set('X-CSRF-Token', token).send({ type: 'change_destination', data: { destination: '+46 70 765 43 21' } });
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'MAX_CHANGES');
   });
@@ -96,8 +96,8 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
   it('the CSRF token changes at login: the old one is refused afterwards', async () => {
     const agent = request.agent(demo.app);
     await password(agent, 'bob', 'builder');
-    const before = await tokenFor(agent, '/authn/otp');
-    await agent.post('/authn/otp').set('X-CSRF-Token', before).send({ type: 'start', data: { otp: demo.lastCode('+447400123456') } }).expect(200);
+    const before = await tokenFor(agent, '/authn/method/otp');
+    await agent.post('/authn/method/otp').set('X-CSRF-Token', before).send({ type: 'start', data: { otp: demo.lastCode('+447400123456') } }).expect(200);
     const after = await tokenFor(agent, '/authn/password');
     assert.notEqual(after, before);
     const stale = await agent.post('/authn/password').set('X-CSRF-Token', before).send({ type: 'start', data: { identifier: 'bob', password: 'builder' } });
@@ -129,7 +129,7 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
 
   it('the OTP step reached before the password step answers NOT_IN_FLOW', async () => {
     const agent = request.agent(demo.app);
-    const res = await agent.get('/authn/otp').set('Accept', 'application/json').expect(401);
+    const res = await agent.get('/authn/method/otp').set('Accept', 'application/json').expect(401);
     assert.equal(res.body.error.code, 'NOT_IN_FLOW');
     assert.ok(res.body.csrf_token);
   });
@@ -137,8 +137,8 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
   it('cancel answers CANCELLED with the chain\'s cancel location and the user is not logged in', async () => {
     const agent = request.agent(demo.app);
     await password(agent, 'alice', 'wonderland');
-    const token = await tokenFor(agent, '/authn/otp');
-    const res = await agent.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'cancel' }).expect(200);
+    const token = await tokenFor(agent, '/authn/method/otp');
+    const res = await agent.post('/authn/method/otp').set('X-CSRF-Token', token).send({ type: 'cancel' }).expect(200);
     assert.deepEqual(res.body, { status: 'CANCELLED', location: '/' });
     await agent.get('/account').expect(302);
   });
@@ -146,8 +146,8 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
   it('logout ends the session', async () => {
     const agent = request.agent(demo.app);
     await password(agent, 'bob', 'builder');
-    const token = await tokenFor(agent, '/authn/otp');
-    await agent.post('/authn/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: demo.lastCode('+447400123456') } }).expect(200);
+    const token = await tokenFor(agent, '/authn/method/otp');
+    await agent.post('/authn/method/otp').set('X-CSRF-Token', token).send({ type: 'start', data: { otp: demo.lastCode('+447400123456') } }).expect(200);
     const account = await agent.get('/account').expect(200);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(account.text)?.[1] ?? '';
     await agent.post('/logout').type('form').send({ _csrf: 'wrong' }).expect(403);
@@ -159,15 +159,15 @@ describe('demo: the login chain (password, then OTP, then /account)', () => {
     const agent = request.agent(demo.app);
     const page = await agent.get('/authn/password').expect(200);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
-    await agent.post('/authn/password').type('form').send({ _csrf: csrf, identifier: 'alice', password: 'wonderland' }).expect(303).expect('Location', '/authn/otp');
-    const otp = await agent.get('/authn/otp').expect(200);
+    await agent.post('/authn/password').type('form').send({ _csrf: csrf, identifier: 'alice', password: 'wonderland' }).expect(303).expect('Location', '/authn/method');
+    const otp = await agent.get('/authn/method/otp').expect(200);
     assert.match(otp.text, /autocomplete="one-time-code"/);
     assert.match(otp.text, /inputmode="numeric"/);
     const otpCsrf = /name="_csrf" value="([^"]+)"/.exec(otp.text)?.[1] ?? '';
-    const wrong = await agent.post('/authn/otp').type('form').send({ _csrf: otpCsrf, otp: '000000' === demo.lastCode('+46701234567') ? '111111' : '000000' });
+    const wrong = await agent.post('/authn/method/otp').type('form').send({ _csrf: otpCsrf, otp: '000000' === demo.lastCode('+46701234567') ? '111111' : '000000' });
     assert.equal(wrong.status, 200);
     assert.match(wrong.text, /role="alert" aria-live="assertive">Wrong one-time password</);
-    await agent.post('/authn/otp').type('form').send({ _csrf: otpCsrf, otp: demo.lastCode('+46701234567') }).expect(303).expect('Location', '/account');
+    await agent.post('/authn/method/otp').type('form').send({ _csrf: otpCsrf, otp: demo.lastCode('+46701234567') }).expect(303).expect('Location', '/account');
     await agent.get('/account').expect(200);
   });
 });

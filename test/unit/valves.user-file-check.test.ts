@@ -26,14 +26,15 @@ describe('UserFileCheck with the demo users', () => {
     pipe = buildPipe({ id: 'demo-users', valves: [{ name: 'UserFileCheck', config: { file: 'demo-users.json' } }] }, deps(configDir));
   });
 
-  it('accepts alice / wonderland and exports her public fields only', async () => {
+  it('accepts alice / wonderland and exports her public fields only (and her TOTP secret, for TotpValidate)', async () => {
     const { result, exports } = await login(pipe, 'alice', 'wonderland');
     assert.deepEqual(result, { ok: true });
-    assert.deepEqual(exports, { username: 'alice', mobile: '+46701234567', fn: 'Alice', ln: 'Liddell' });
+    assert.deepEqual(exports, { username: 'alice', mobile: '+46701234567', email: 'alice@example.com', fn: 'Alice', ln: 'Liddell', totp_secret: 'UZU7NDYPSJNRQ7AWBXFKXHWKYGHWMQXC' });
+    assert.equal('password_hash' in exports, false);
   });
 
   it('accepts bob and carol, with a username typed in another case', async () => {
-    assert.deepEqual((await login(pipe, 'Bob ', 'builder')).exports, { username: 'bob', mobile: '+447400123456' });
+    assert.deepEqual((await login(pipe, 'Bob ', 'builder')).exports, { username: 'bob', mobile: '+447400123456', email: 'bob@example.com' });
     assert.deepEqual((await login(pipe, 'carol', 'bletchley')).exports, { username: 'carol', email: 'carol@example.com' });
   });
 
