@@ -91,11 +91,12 @@ async function unlock(args: string[], out: Write, err: Write): Promise<number> {
     for (const problem of error.problems) err(`  ${formatProblem(problem)}\n`);
     return 2;
   }
-  const all = config.authenticators.filter((a) => a.canonicalType === 'OTP').map((a) => a.id);
+  // A Selector's choices are locked out together, under the selector's id.
+  const all = config.authenticators.filter((a) => a.canonicalType === 'OTP' || a.canonicalType === 'Selector').map((a) => a.id);
   const wanted = parsed.values.authenticator;
   const ids = wanted ? all.filter((id) => id === wanted) : all;
   if (ids.length === 0) {
-    err(`no OTP authenticator${wanted ? ` "${wanted}"` : ''} in the configuration (there are: ${all.join(', ') || 'none'})\n`);
+    err(`no OTP authenticator or Selector${wanted ? ` "${wanted}"` : ''} in the configuration (there are: ${all.join(', ') || 'none'})\n`);
     return 2;
   }
   const redisUrl = process.env.REDIS_URL || (config.store.type === 'redis' ? config.store.url : undefined);

@@ -197,6 +197,27 @@ describe('selector: the demo\'s /authn/method (otp, email, totp)', () => {
     assert.ok(await demo.authn.store.unlock('method', 'bob'), 'the lockout is kept under the selector\'s id');
   });
 
+  it('200 parallel wrong entries spread over two choices of one login: no more are evaluated than the budget (3)', async function () {
+    this.timeout(20_000);
+    const agent = request.agent(demo.app);
+    await password(agent, 'alice', 'wonderland');
+    const sms = await agent.get('/authn/method/otp').set('Accept', 'application/json').expect(200);
+    await select(agent, 'email', sms.body.csrf_token).expect(200);
+    await agent.get('/authn/method/email').set('Accept', 'application/json').expect(200);
+    events.length = 0;
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => agent
+      .post(i % 2 === 0 ? '/authn/method/otp' : '/authn/method/email').set('X-CSRF-Token', sms.body.csrf_token)
+      .send({ type: 'start', data: { otp: String(100000 + i) } })));
+    for (const a of answers) assert.ok(a.status < 500, a.text);
+    const evaluated = events.filter((e) => e.event_id === 'WEB_100020' && e.CUSTOMER_IDENTIFIER === 'alice');
+    assert.equal(evaluated.length, 3, `${evaluated.length} entries evaluated`);
+    assert.equal(events.filter((e) => e.event_id === 'OTP_200008').length, 1, 'the third aborted the selector');
+    // The rest: entries to the choice not chosen (NOT_IN_FLOW), entries while every attempt was in flight or after
+    // the abort (MAX_ATTEMPTS), and the entry limit of the transaction (RATE_LIMITED).
+    for (const a of answers) assert.ok(['INVALID_OTP', 'MAX_ATTEMPTS', 'NOT_IN_FLOW', 'RATE_LIMITED'].includes(a.body.error?.code), a.text);
+    assert.ok(await demo.authn.store.unlock('method', 'alice'), 'the selector was locked');
+  });
+
   it('the no-JavaScript forms: choose from the list, take "Try another way", choose again, log in', async () => {
     const agent = request.agent(demo.app);
     const login = await agent.get('/authn/password');
