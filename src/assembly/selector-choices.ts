@@ -1,12 +1,14 @@
 import type { AppConfig, OtpAuthenticatorConfig, OtpRateLimitsConfig, SelectorConfig } from '../config/types.js';
 import type { RateLimits } from '../limits/rate-limits.js';
+import { splitLimits } from '../limits/split-limits.js';
 import type { OtpChoiceOptions } from '../otp/otp-router.js';
 
 /**
  * What an OTP authenticator becomes as a choice of a Selector: the choices of one selector share their lockout
- * (the longest `lockout_seconds` of them, kept under the selector's id), one set of rate limits (the strictest
- * value of each; the per-subject failure budget so counts across the choices, and resend budgets stay per
- * destination because they are keyed by it), and the attempt budget the store keeps per login (TxKey.group).
+ * (the longest `lockout_seconds` of them, kept under the selector's id), one per-subject failure budget
+ * (`failures_per_subject_per_hour`, the strictest value the choices set, counted under the selector's id), and
+ * the attempt budget the store keeps per login (TxKey.group). Every other limit stays the choice's own: its sends
+ * per destination, per address, per country, and its entries per transaction.
  */
 export interface ChoiceSettings {
   config: OtpAuthenticatorConfig;
@@ -14,9 +16,9 @@ export interface ChoiceSettings {
   options: OtpChoiceOptions;
 }
 
-function strictest(values: (number | undefined | null)[]): number | undefined {
+function strictest(values: (number | undefined | null)[]): number | null {
   const set = values.filter((v): v is number => typeof v === 'number');
-  return set.length === 0 ? undefined : Math.min(...set);
+  return set.length === 0 ? null : Math.min(...set);
 }
 
 /** The channel a code to `address` takes: e-mail by its @; a phone number by voice when the pre-pipe can only call. */
@@ -36,15 +38,15 @@ export function choiceSettings(config: AppConfig, limitsFor: (id: string, c: Otp
       .filter((a) => a?.canonicalType === 'OTP' && !out.has(a.id))
       .map((a) => ({ id: a!.id, config: a!.config as unknown as OtpAuthenticatorConfig }));
     if (otps.length === 0) continue;
-    const names = Object.keys(otps[0]!.config.rate_limits) as (keyof OtpRateLimitsConfig)[];
-    const rate_limits = Object.fromEntries(names.map((n) => [n, strictest(otps.map((o) => o.config.rate_limits[n]))])
-      .filter(([, v]) => v !== undefined)) as unknown as OtpRateLimitsConfig;
+    const failures = strictest(otps.map((o) => o.config.rate_limits.failures_per_subject_per_hour));
     const lockout_seconds = Math.max(...otps.map((o) => o.config.lockout_seconds));
-    const limits = limitsFor(selector.id, { ...otps[0]!.config, rate_limits });
+    const shared = limitsFor(selector.id, { ...otps[0]!.config, rate_limits: { ...otps[0]!.config.rate_limits, failures_per_subject_per_hour: failures as number } });
     for (const o of otps) {
+      const rate_limits: OtpRateLimitsConfig = { ...o.config.rate_limits, failures_per_subject_per_hour: failures as number };
+      const choice = { ...o.config, rate_limits, lockout_seconds };
       out.set(o.id, {
-        config: { ...o.config, rate_limits, lockout_seconds },
-        limits,
+        config: choice,
+        limits: splitLimits(limitsFor(o.id, choice), shared, ['failures_per_subject_per_hour']),
         options: { group: selector.id, channelOf: channelOf(config, o.config) },
       });
     }

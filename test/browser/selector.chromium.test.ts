@@ -27,8 +27,8 @@ describe('browser: the selector (Try another way) in real Chromium', function ()
   after(async () => {
     await browser?.close();
   });
-  // A demo (store, outbox, rate limits) per test: together the tests send alice more SMS than the five per
-  // destination and minute that the selector's choices share (the strictest of their rate_limits).
+  // A demo (store, outbox, rate limits) per test: together the tests send alice more SMS than the otp choice's
+  // five per destination and minute.
   beforeEach(async () => {
     demo = await startDemo();
   });
