@@ -10,7 +10,7 @@ import { renderPasswordPage } from '../web/password-page.js';
 import { pageContext } from '../web/page-context.js';
 import { bodyKind, readBody } from '../http/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, sendJson } from '../http/respond.js';
+import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { authnState } from './session-state.js';
 import type { StepHooks } from './step.js';
 
@@ -108,7 +108,7 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
   };
   router.post('/', post);
   router.put('/', post);
-  router.all('/', (req, res) => { res.setHeader('Allow', 'GET, POST, PUT'); sendJson(res, 405, errorBody(req, new OtpError('BAD_REQUEST', {}, { status: 405 }))); });
+  router.all('/', methodNotAllowed);
   router.use(authnErrorHandler());
   return router;
 }

@@ -3,7 +3,7 @@ import { Ajv } from 'ajv';
 import { OtpError } from '../errors.js';
 import { bodyKind, readBody } from '../http/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, translator } from '../http/respond.js';
+import { authnErrorHandler, methodNotAllowed, errorBody, errorMessage, sendJson, translator } from '../http/respond.js';
 import { renderChoosePage, type ChoiceView } from '../web/choose-page.js';
 import { pageContext } from '../web/page-context.js';
 import { authnState } from './session-state.js';
@@ -118,10 +118,7 @@ export function createSelectorRouter(plan: SelectorPlanEntry, selectors: Selecto
 
   router.post('/', post);
   router.put('/', post);
-  router.all('/', (req, res) => {
-    res.setHeader('Allow', 'GET, POST, PUT');
-    sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: 405 }));
-  });
+  router.all('/', methodNotAllowed);
   router.use(authnErrorHandler());
   return router;
 }

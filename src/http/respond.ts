@@ -68,6 +68,12 @@ export function sendError(req: Request, res: Response, error: OtpError): void {
   sendJson(res, error.status, errorBody(req, error));
 }
 
+/** A method an authenticator's path does not take (DELETE, PATCH, ...): 405 BAD_REQUEST with Allow. */
+export function methodNotAllowed(req: Request, res: Response): void {
+  res.setHeader('Allow', 'GET, POST, PUT');
+  sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: 405 }));
+}
+
 /** A store or session-store outage: fail closed. Redis clients throw these when the server is away. */
 function isUnavailable(error: unknown): boolean {
   const e = error as { name?: string; code?: string } | null;

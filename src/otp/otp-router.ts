@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { readBody, bodyKind, type BodyKind } from '../http/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
-import { authnErrorHandler, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../http/respond.js';
+import { authnErrorHandler, methodNotAllowed, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../http/respond.js';
 import type { JsonHandler } from '../authn/json-shortcut.js';
 import type { StepHooks } from '../authn/step.js';
 import type { ChoiceControl } from '../authn/selector.js';
@@ -241,10 +241,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
 
   router.post('/', post);
   router.put('/', post);
-  router.all('/', (req, res) => {
-    res.setHeader('Allow', 'GET, POST, PUT');
-    sendError(req, res, new OtpError('BAD_REQUEST', {}, { status: 405 }));
-  });
+  router.all('/', methodNotAllowed);
   router.use(authnErrorHandler());
 
   const choice: ChoiceControl = {
