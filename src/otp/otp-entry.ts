@@ -6,7 +6,7 @@ import {
 } from '../transaction/index.js';
 import type { SendContext } from './otp-sending.js';
 import type { OtpRequest } from './otp-request.js';
-import type { StoreStep } from '../store/types.js';
+import { lockOwnerOf, type StoreStep } from '../store/types.js';
 
 /**
  * One entry of a code, in SPEC section 3's order: lockout, rate limits, reserve an attempt (atomic), the
@@ -71,7 +71,7 @@ async function reserveAtomically(c: EntryContext, r: OtpRequest): Promise<Reserv
 async function reserveStepwise(c: EntryContext, r: OtpRequest, tx: TransactionRecord): Promise<Reserved> {
   const { store, limits } = c.services;
   const now = c.services.now();
-  const lock = await store.getLock(r.key.authenticatorId, r.subject, now);
+  const lock = await store.getLock(lockOwnerOf(r.key), r.subject, now);
   if (lock) return locked(r, Math.max(1, Math.ceil((lock.until - now) / 1000)));
   const budget = await consumeAll(limits, [
     { limit: 'entries_per_transaction_per_minute', key: tx.id },

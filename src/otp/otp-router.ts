@@ -190,7 +190,14 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     const done = step.finished?.(req);
     if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
     if (kind === 'form') return postForm(req, res, body);
-    const answer = await handle(req, parseOtpBody(body));
+    let answer: Answer;
+    try {
+      answer = await handle(req, parseOtpBody(body));
+    } catch (error) {
+      // A refusal of a step still running (a resend too soon, a lockout) offers another way too.
+      if (error instanceof OtpError && step.chooseLocation) error.details.choose_location = step.chooseLocation(req);
+      throw error;
+    }
     if (answer.kind === 'error') {
       if (step.chooseLocation) answer.error.details.choose_location = step.chooseLocation(req);
       return sendError(req, res, answer.error);

@@ -1,3 +1,4 @@
+import { lockOwnerOf } from '../store/types.js';
 import {
   newId, maskDestination, maskReport, buildReport, type OtpPolicy, type FailureDetail, type ReserveSendOutcome,
   type SendKind, type TransactionRecord, type TxDestination,
@@ -71,7 +72,7 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
 
   if (kind !== 'first') {
     // Another session's abort locked the subject: its codes would all be refused, so none is sent (and paid for).
-    const lock = await store.getLock(r.key.authenticatorId, r.subject, now);
+    const lock = await store.getLock(lockOwnerOf(r.key), r.subject, now);
     if (lock) {
       const retryAfter = Math.max(1, Math.ceil((lock.until - now) / 1000));
       r.emit('OTP_200009', { retry_after: retryAfter });

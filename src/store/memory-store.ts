@@ -15,7 +15,7 @@ import {
 import { ExpiryIndex } from './expiry-index.js';
 import { HeldBudget, HeldLock, HeldTx, TxTable } from './memory-table.js';
 import { UsedTotpSteps } from '../codes/used-totp-steps.js';
-import { SHARED_BUDGET_TTL_MS, type OpenInit, type OpenResult, type StoreStep, type TransactionStore, type TxKey } from './types.js';
+import { SHARED_BUDGET_TTL_MS, lockOwnerOf, type OpenInit, type OpenResult, type StoreStep, type TransactionStore, type TxKey } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How often the sweep runs and how wide an expiry bucket is; 0 runs no timer (call `sweep` yourself). */
@@ -70,7 +70,7 @@ export class MemoryTransactionStore implements TransactionStore {
     this.assertOpen();
     const held = this.read(key, now);
     const existing = held?.tx ?? null;
-    const lock = this.readLock(lockKeyOf(key.group ?? key.authenticatorId, key.subject), now);
+    const lock = this.readLock(lockKeyOf(lockOwnerOf(key), key.subject), now);
     const action = startAction(existing, policy, now, lock);
     if (action.action === 'locked') {
       if (lock === null) throw new Error('unreachable: locked without a lock');

@@ -44,7 +44,7 @@ import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
 import { OwnedClient, redactUrl, type RedisConnectionOptions, type RedisScriptClient } from '../redis/connection.js';
 import { failuresKey, lockKey, sharedBudgetKey, totpStepKey, txKey } from '../redis/keys.js';
 import { CAS, CLAIM_TOTP_STEP, PING, READ_BUDGET, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, type LuaScript } from './redis-scripts.js';
-import type { EntryBudget, OpenInit, OpenResult, ReserveEntryOutcome, StoreStep, TransactionStore, TxKey } from './types.js';
+import { lockOwnerOf, type EntryBudget, type OpenInit, type OpenResult, type ReserveEntryOutcome, type StoreStep, type TransactionStore, type TxKey } from './types.js';
 
 export interface RedisStoreOptions {
   /** Prepended to every key; default `otp:`. Give each deployment (and each test run) its own. */
@@ -77,9 +77,6 @@ export function decodeRecord(json: string): TransactionRecord {
   for (const f of ARRAY_FIELDS) if (!Array.isArray(r[f])) r[f] = [];
   return r as unknown as TransactionRecord;
 }
-
-/** A choice's lockout and failure budget are its selector's (lockOwner in src/transaction/lockout.ts). */
-const lockOwnerOf = (key: TxKey): string => key.group ?? key.authenticatorId;
 
 const stampOf = (tx: TransactionRecord | null): string => (tx === null ? '' : `${tx.id}#${tx.version}`);
 

@@ -36,6 +36,11 @@ export interface TxKey {
   readonly group?: string;
 }
 
+/** Whose lockout a key's transaction meets: its selector's for a choice (lockOwner of the record), else its own. */
+export function lockOwnerOf(key: TxKey): string {
+  return key.group ?? key.authenticatorId;
+}
+
 /** How long a Selector's shared budget outlives its last change: the failure budget's window. */
 export const SHARED_BUDGET_TTL_MS = 3_600_000;
 

@@ -197,6 +197,30 @@ describe('selector: the demo\'s /authn/method (otp, email, totp)', () => {
     assert.ok(await demo.authn.store.unlock('method', 'bob'), 'the lockout is kept under the selector\'s id');
   });
 
+  it('a session opened before another session\'s abort meets the selector\'s lockout: no entry evaluated, no code sent', async () => {
+    const before = request.agent(demo.app);
+    await password(before, 'carol', 'bletchley');
+    const early = await before.get('/authn/method/otp').set('Accept', 'application/json').expect(200);
+    const earlyCode = demo.lastCode('carol@example.com');
+    const attacker = request.agent(demo.app);
+    await password(attacker, 'carol', 'bletchley');
+    const page = await attacker.get('/authn/method/otp').set('Accept', 'application/json').expect(200);
+    let last: request.Response | undefined;
+    for (let i = 0; i < 3; i += 1) {
+      last = await attacker.post('/authn/method/otp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: wrong(demo.lastCode('carol@example.com')) } });
+    }
+    assert.equal(last?.body.error.code, 'MAX_ATTEMPTS');
+    events.length = 0;
+    const entry = await before.post('/authn/method/otp').set('X-CSRF-Token', early.body.csrf_token).send({ type: 'start', data: { otp: earlyCode } });
+    assert.equal(entry.status, 423, entry.text);
+    assert.equal(entry.body.error.code, 'LOCKED');
+    assert.equal(entry.body.choose_location, '/authn/method?choose=1');
+    const resend = await before.post('/authn/method/otp').set('X-CSRF-Token', early.body.csrf_token).send({ type: 'resend' });
+    assert.equal(resend.body.error.code, 'LOCKED', resend.text);
+    assert.deepEqual(events.filter((e) => ['WEB_100019', 'WEB_100020', 'OTP_200002', 'OTP_200005'].includes(e.event_id)), [], 'nothing evaluated, nothing sent');
+    assert.ok(await demo.authn.store.unlock('method', 'carol'));
+  });
+
   it('200 parallel wrong entries spread over two choices of one login: no more are evaluated than the budget (3)', async function () {
     this.timeout(20_000);
     const agent = request.agent(demo.app);
