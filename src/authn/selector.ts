@@ -2,6 +2,8 @@ import type { Request, RequestHandler } from 'express';
 import type { AuthenticatorEntry, Locations, SelectorConfig } from '../config/types.js';
 import { mountPaths } from '../config/mount-path.js';
 import { OtpError } from '../errors.js';
+import { bodyKind } from '../http/body.js';
+import { csrfFromHeader, csrfValid } from '../http/csrf.js';
 import { emitEvent } from '../events/bus.js';
 import type { EventId } from '../events/catalogue.js';
 import { compileCondition, type Condition } from '../pipes/condition.js';
@@ -37,6 +39,8 @@ export interface ChoiceControl {
   destination(req: Request): string | null;
   /** Cancels this choice's running transaction, if any; answers its phase afterwards (null: there was none). */
   cancelRunning(req: Request): Promise<string | null>;
+  /** Counts a change of choice to this one in the store, atomically; false when `max` were already counted. */
+  claimSwitch?(req: Request, max: number): Promise<boolean>;
 }
 
 export interface Selectors {
@@ -123,9 +127,11 @@ export function planSelectors(authenticators: readonly AuthenticatorEntry[]): Se
     if (st.chosen === choiceId) return;
     const channel = controls.get(choiceId)?.channel(req) ?? null;
     if (st.chosen !== null) {
-      if (st.switches >= plan.config.max_switches) {
-        throw new OtpError('MAX_SWITCHES', { choose_location: chooseLocation(plan) });
-      }
+      const max = plan.config.max_switches;
+      // The session's count answers at once; the store's is the one parallel requests of a session cannot race,
+      // and it outlives a password entered again by the same user.
+      const claimed = st.switches < max && (await controls.get(choiceId)?.claimSwitch?.(req, max) ?? true);
+      if (!claimed) throw new OtpError('MAX_SWITCHES', { choose_location: chooseLocation(plan) });
       const previous = st.chosen;
       const phase = await controls.get(previous)?.cancelRunning(req) ?? null;
       const last = st.tried[st.tried.length - 1];
@@ -137,6 +143,14 @@ export function planSelectors(authenticators: readonly AuthenticatorEntry[]): Se
     st.tried.push({ id: choiceId, channel, outcome: 'PENDING' });
     emit(req, plan, 'OTP_200015', { method: choiceId, channel });
   };
+
+  /**
+   * Whether a request to a choice's path may make that choice: a GET, or a JSON POST/PUT whose CSRF header is
+   * right. A forged or refused request (no token, another method) must not choose anything; it goes on to the
+   * choice's router, which refuses it.
+   */
+  const mayChoose = (req: Request): boolean =>
+    req.method === 'GET' || ((req.method === 'POST' || req.method === 'PUT') && bodyKind(req) === 'json' && csrfValid(req, csrfFromHeader(req)));
 
   const admit = async (req: Request, choiceId: string, selector: StepHooks): Promise<void> => {
     const plan = owners.get(choiceId);
@@ -150,7 +164,7 @@ export function planSelectors(authenticators: readonly AuthenticatorEntry[]): Se
     // Opening another choice's page is a switch, as choosing it in the list is. A POST to a choice that is not the
     // one chosen is refused: entries and sends go to the chosen choice only.
     if (st.chosen !== null && req.method !== 'GET') throw new OtpError('NOT_IN_FLOW', { choose_location: chooseLocation(plan) });
-    await choose(req, plan, choiceId);
+    if (mayChoose(req)) await choose(req, plan, choiceId);
   };
 
   return {

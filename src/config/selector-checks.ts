@@ -11,6 +11,7 @@ interface RawAuthenticator { id: string; type: string; config: Record<string, un
 interface RawChoice { id: string; available_if?: string }
 
 const GROUPS = new Set(['Chain', 'Selector']);
+const OTP_TYPES = new Set(['OTP', 'OTPAuthenticator', 'OTPValidator']);
 
 /** The authenticator ids a Chain contains, through nested chains and selectors. */
 function containedBy(byId: Map<string, RawAuthenticator>, id: string, seen = new Set<string>()): Set<string> {
@@ -64,6 +65,18 @@ export function checkSelectors(authenticators: RawAuthenticator[]): { problems: 
         if (problem) problems.push({ path: `${path}.available_if`, message: problem.replace(/^exec_if/, 'available_if') });
       }
     });
+    // One login, one budget: the OTP choices must name the same subject and allow the same number of entries, or
+    // each would count (and lock) on its own and switching would buy guesses.
+    const otps = choices.map((choice, c) => ({ c, target: byId.get(choice.id) }))
+      .filter((x) => x.target !== undefined && OTP_TYPES.has(x.target.type));
+    const first = otps[0];
+    for (const key of ['subject', 'allowed_otp_retry'] as const) {
+      for (const other of otps.slice(1)) {
+        if (first && other.target!.config[key] !== first.target!.config[key]) {
+          problems.push({ path: `${at}.choices[${other.c}].id`, message: `"${other.target!.id}" has ${key} ${JSON.stringify(other.target!.config[key])}, "${first.target!.id}" ${JSON.stringify(first.target!.config[key])}: the OTP choices of a selector share one attempt budget, so they need the same ${key}` });
+        }
+      }
+    }
     const def = a.config.default;
     if (typeof def === 'string' && !choices.some((c) => c.id === def)) {
       problems.push({ path: `${at}.default`, message: `"${def}" is not one of the choices (${choices.map((c) => c.id).join(', ')})` });

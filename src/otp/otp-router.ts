@@ -65,7 +65,8 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
   const ensureFirstCode = async (r: OtpRequest, tx: TransactionRecord): Promise<TransactionRecord> => {
     if (!config.pre_pipe_id || tx.phase !== 'PENDING' || tx.codes_sent > 0 || tx.send_reservations.length > 0) return tx;
     const source = config.destination.source ? r.expand(config.destination.source) : '';
-    return sendCode(ctx, r, 'first', source, tx);
+    // open() has just checked the lockout: the first send needs no second look.
+    return sendCode(ctx, r, 'first', source, tx, true);
   };
 
   const open = async (r: OtpRequest): Promise<TransactionRecord> => {
@@ -262,6 +263,10 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       const r = build(req);
       const address = r && config.pre_pipe_id && config.destination.source ? r.expand(config.destination.source).trim() : '';
       return address ? maskDestination(address) : null;
+    },
+    async claimSwitch(req, max) {
+      const r = build(req);
+      return r ? services.store.claimSwitch(r.key, max, services.now()) : true;
     },
     async cancelRunning(req) {
       const r = build(req);

@@ -63,15 +63,16 @@ function sendLimits(c: SendContext, r: OtpRequest, d: Destination): LimitRequest
  * Runs one send. `input` is the destination as configured or typed. Resolves with the record after the send;
  * rejects with an OtpError the router answers (the transaction is left whole unless the first send failed).
  */
-export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, input: string, tx: TransactionRecord): Promise<TransactionRecord> {
+export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, input: string, tx: TransactionRecord, lockChecked = false): Promise<TransactionRecord> {
   const { store, limits } = c.services;
   const now = c.services.now();
   let reservationId: string | null = null;
   let refusal: OtpError | null = null;
   let limited: { limit: string; retryAfterSeconds: number } | null = null;
 
-  if (kind !== 'first') {
+  if (!lockChecked) {
     // Another session's abort locked the subject: its codes would all be refused, so none is sent (and paid for).
+    // Also for a `resend` that is a first send (the first one failed): only open() has just looked.
     const lock = await store.getLock(lockOwnerOf(r.key), r.subject, now);
     if (lock) {
       const retryAfter = Math.max(1, Math.ceil((lock.until - now) / 1000));

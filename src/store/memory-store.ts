@@ -9,7 +9,7 @@
  */
 import {
   flatString, newId, cancel, openTransaction, commitSend, releaseSend, reserveSend, recordOutcome, reserveAttempt,
-  isLocked, mergeLockouts, startAction, forgetAt, sharedAfterRecord, sharedAfterReserve, type OtpPolicy, type SharedBudget, type EntryVerdict, type Lockout, type SendFailure,
+  isLocked, mergeLockouts, startAction, forgetAt, sharedAfterRecord, sharedAfterReserve, sharedOnOpen, type OtpPolicy, type SharedBudget, type EntryVerdict, type Lockout, type SendFailure,
   type SendKind, type SentCode, type Transition, type TransactionRecord, type TxDestination,
 } from '../transaction/index.js';
 import { ExpiryIndex } from './expiry-index.js';
@@ -83,7 +83,13 @@ export class MemoryTransactionStore implements TransactionStore {
     // The strings of the key are kept as long as the transaction: a replacement reuses the ones already held, a
     // new transaction keeps the caller's, flattened (a subject built by concatenation would stay a rope).
     const names = existing ?? { authenticator_id: key.authenticatorId, subject: flatString(key.subject), session_id: flatString(key.sessionId) };
-    const group = key.group === undefined ? {} : { budget_group: key.group, group_wrong_entries: this.readBudget(key, now).wrong };
+    let group = {};
+    if (key.group !== undefined) {
+      const before = this.readBudget(key, now);
+      const start = sharedOnOpen(before, policy);
+      if (start !== before) this.writeBudget(key, start, now);
+      group = { budget_group: key.group, group_wrong_entries: start.wrong };
+    }
     const tx = openTransaction(
       { ...init, id: this.newId(), authenticator_id: names.authenticator_id, subject: names.subject, session_id: names.session_id, ...group },
       now,
@@ -107,16 +113,18 @@ export class MemoryTransactionStore implements TransactionStore {
   async reserveAttempt(key: TxKey, policy: OtpPolicy, now: number) {
     if (key.group === undefined) return this.step(key, policy, now, (tx) => reserveAttempt(tx, policy, now));
     const shared = this.readBudget(key, now);
-    const result = this.step(key, policy, now, (tx) => reserveAttempt(tx, policy, now, shared));
-    if (result.tx !== null && result.outcome.ok) this.writeBudget(key, sharedAfterReserve(shared, result.outcome), now);
+    let before: TransactionRecord | null = null;
+    const result = this.step(key, policy, now, (tx) => { before = tx; return reserveAttempt(tx, policy, now, shared); });
+    if (before !== null && result.tx !== null && result.outcome.ok) this.writeBudget(key, sharedAfterReserve(shared, before, result.outcome, now), now);
     return result;
   }
 
   async recordOutcome(key: TxKey, policy: OtpPolicy, reservationId: string, verdict: EntryVerdict, now: number) {
     const shared = key.group === undefined ? undefined : this.readBudget(key, now);
-    const result = this.step(key, policy, now, (tx) => recordOutcome(tx, policy, reservationId, verdict, now, shared));
+    let before: TransactionRecord | null = null;
+    const result = this.step(key, policy, now, (tx) => { before = tx; return recordOutcome(tx, policy, reservationId, verdict, now, shared); });
     const outcome = result.outcome;
-    if (shared !== undefined) this.writeBudget(key, sharedAfterRecord(shared, result.tx === null ? null : result.outcome), now);
+    if (shared !== undefined) this.writeBudget(key, sharedAfterRecord(shared, before, result.tx === null ? null : result.outcome, now), now);
     // Same critical section as the abort itself: no entry can slip in between the abort and the lockout.
     if (outcome.code === 'MAX_ATTEMPTS' && outcome.evaluated && outcome.lockout !== null) this.setLock(outcome.lockout, now);
     return result;
@@ -124,6 +132,16 @@ export class MemoryTransactionStore implements TransactionStore {
 
   async cancel(key: TxKey, policy: OtpPolicy, now: number) {
     return this.step(key, policy, now, (tx) => cancel(tx, now));
+  }
+
+  async claimSwitch(key: TxKey, max: number, now: number): Promise<boolean> {
+    this.assertOpen();
+    const shared = this.readBudget(key, now);
+    const held = this.budgets.get(budgetKeyOf(key));
+    if (held !== undefined && held.switches >= max) return false;
+    this.writeBudget(key, shared, now);
+    this.budgets.get(budgetKeyOf(key))!.switches += 1;
+    return true;
   }
 
   async getLock(authenticatorId: string, subject: string, now: number): Promise<Lockout | null> {

@@ -38,6 +38,9 @@ export class HeldLock implements ExpiryEntry {
 export class HeldBudget implements ExpiryEntry {
   expiryBucket: number | null = null;
 
+  /** Changes of choice counted in this login (claimSwitch). */
+  switches = 0;
+
   constructor(
     readonly key: string,
     public shared: SharedBudget,

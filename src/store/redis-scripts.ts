@@ -16,6 +16,8 @@
  * count). cjson encodes an empty array as `{}`: the TypeScript side repairs the array fields when decoding.
  */
 import { createHash } from 'node:crypto';
+import { STALE_RESERVATION_MS } from '../transaction/index.js';
+import { SHARED_BUDGET_TTL_MS } from './types.js';
 
 export interface LuaScript {
   readonly name: string;
@@ -75,17 +77,26 @@ local function attempts_left(tx, max)
   if n < 0 then n = 0 end
   return n
 end
--- A Selector's shared budget (SharedBudget of transaction/record.ts): the key at KEYS[index], or nil when index is 0.
+-- A Selector's shared budget (SharedBudget of transaction/record.ts): the key at KEYS[index], or nil when index is
+-- 0; w wrong entries, f in flight, r when the latest was reserved.
 local function shared_budget(index)
   local i = tonumber(index or '0')
-  if i == nil or i <= 0 then return nil, 0, 0 end
-  local b = redis.call('HMGET', KEYS[i], 'w', 'f')
-  return KEYS[i], tonumber(b[1] or '0'), tonumber(b[2] or '0')
+  if i == nil or i <= 0 then return nil, 0, 0, 0 end
+  local b = redis.call('HMGET', KEYS[i], 'w', 'f', 'r')
+  return KEYS[i], tonumber(b[1] or '0'), tonumber(b[2] or '0'), tonumber(b[3] or '0')
 end
-local SHARED_BUDGET_TTL_MS = 3600000
-local function save_budget(bk, w, f)
+-- liveShared of transaction/entry.ts: reservations gone stale dropped, never fewer wrong than the record's own.
+local STALE_RESERVATION_MS = ${STALE_RESERVATION_MS}
+local function live_budget(w, f, r, now, tx)
+  if r > 0 and now - r > STALE_RESERVATION_MS then f = 0 end
+  if tx.wrong_entries > w then w = tx.wrong_entries end
+  return w, f
+end
+local SHARED_BUDGET_TTL_MS = ${SHARED_BUDGET_TTL_MS}
+local function save_budget(bk, w, f, r)
   if f < 0 then f = 0 end
   redis.call('HSET', bk, 'w', num(w), 'f', num(f))
+  if r then redis.call('HSET', bk, 'r', num(r)) end
   redis.call('PEXPIRE', bk, SHARED_BUDGET_TTL_MS)
 end
 `;
@@ -98,6 +109,30 @@ return redis.call('HMGET', KEYS[1], 's', 'f', 'rec')
 /** KEYS[1] a Selector's shared budget. Answers { wrong entries, in flight } (nil when none is held). */
 export const READ_BUDGET = script('read_budget', String.raw`
 return redis.call('HMGET', KEYS[1], 'w', 'f')
+`);
+
+/**
+ * sharedOnOpen of transaction/entry.ts, after `open` created a choice's record: a spent budget starts again.
+ * KEYS[1] the shared budget; ARGV[1] max entries. Answers 1 when it reset the budget.
+ */
+export const RESET_SPENT_BUDGET = script('reset_spent_budget', String.raw`
+local w = tonumber(redis.call('HGET', KEYS[1], 'w') or '0')
+if w < tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'w', 0, 'f', 0)
+redis.call('PEXPIRE', KEYS[1], SHARED_BUDGET_TTL_MS)
+return 1
+`);
+
+/**
+ * claimSwitch: a Selector's change of choice, counted in the login's shared budget unless max were counted.
+ * KEYS[1] the shared budget; ARGV[1] max switches. Answers 1 when it counted the switch.
+ */
+export const CLAIM_SWITCH = script('claim_switch', String.raw`
+local s = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
+if s >= tonumber(ARGV[1]) then return 0 end
+redis.call('HINCRBY', KEYS[1], 's', 1)
+redis.call('PEXPIRE', KEYS[1], SHARED_BUDGET_TTL_MS)
+return 1
 `);
 
 /** KEYS[1] lockout. Answers the stored Lockout JSON or false. */
@@ -173,7 +208,8 @@ local now, max, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tx, raw = load_tx(KEYS[1], now, true)
 if not tx then return { '', '' } end
 local function reply(o) return { raw, cjson.encode(o) } end
-local bk, shared_w, shared_f = shared_budget(ARGV[7])
+local bk, shared_w, shared_f, shared_r = shared_budget(ARGV[7])
+if bk then shared_w, shared_f = live_budget(shared_w, shared_f, shared_r, now, tx) end
 if tx.phase == 'ABORTED' or (bk and shared_w >= max) then
   return reply({ ok = false, code = 'MAX_ATTEMPTS', evaluated = false, aborted = true, attempts_left = 0 })
 end
@@ -218,7 +254,7 @@ end
 tx.version = tx.version + 1
 local rid = tx.id .. ':a' .. num(tx.version)
 tx.entry_reservations[#tx.entry_reservations + 1] = { id = rid, at = now }
-if bk then save_budget(bk, shared_w, shared_f + 1) end
+if bk then save_budget(bk, shared_w, shared_f + 1, now) end
 if checks and failures_limit > 0 then
   local window = tonumber(ARGV[6])
   redis.call('SET', KEYS[3], 0, 'EX', window, 'NX')
@@ -244,7 +280,7 @@ return reply({ ok = true, reservation_id = rid, live_codes = live })
 export const RECORD_OUTCOME = script('record_outcome', String.raw`
 local rid, matched_id, accepted_flag = ARGV[1], ARGV[2], ARGV[3] == '1'
 local now, max, ttl, lockout_ms = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local bk, shared_w, shared_f = shared_budget(ARGV[9])
+local bk, shared_w, shared_f, shared_r = shared_budget(ARGV[9])
 local function refund()
   if ARGV[8] == '1' then
     local used = tonumber(redis.call('GET', KEYS[3]) or '0')
@@ -261,6 +297,7 @@ local function settle(counted)
 end
 local tx, raw = load_tx(KEYS[1], now, true)
 if not tx then settle(false); return { '', '' } end
+if bk then shared_w, shared_f = live_budget(shared_w, shared_f, shared_r, now, tx) end
 local idx = nil
 for i, r in ipairs(tx.entry_reservations) do if r.id == rid then idx = i end end
 if not idx then settle(false); return { raw, cjson.encode({ ok = false, code = 'UNKNOWN_RESERVATION' }) } end

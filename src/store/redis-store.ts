@@ -43,7 +43,7 @@ import { StoreUnavailableError } from '../errors.js';
 import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
 import { OwnedClient, redactUrl, type RedisConnectionOptions, type RedisScriptClient } from '../redis/connection.js';
 import { failuresKey, lockKey, sharedBudgetKey, totpStepKey, txKey } from '../redis/keys.js';
-import { CAS, CLAIM_TOTP_STEP, PING, READ_BUDGET, READ_LOCK, READ_TX, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, type LuaScript } from './redis-scripts.js';
+import { CAS, CLAIM_SWITCH, CLAIM_TOTP_STEP, PING, READ_BUDGET, READ_LOCK, READ_TX, RESET_SPENT_BUDGET, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, type LuaScript } from './redis-scripts.js';
 import { lockOwnerOf, type EntryBudget, type OpenInit, type OpenResult, type ReserveEntryOutcome, type StoreStep, type TransactionStore, type TxKey } from './types.js';
 
 export interface RedisStoreOptions {
@@ -123,8 +123,10 @@ export class RedisTransactionStore implements TransactionStore {
   async open(key: TxKey, init: OpenInit, policy: OtpPolicy, now: number): Promise<OpenResult> {
     // A choice's new record starts with its login's wrong entries so far: a snapshot for what the user is shown;
     // the entry scripts check the budget itself, so one read ahead of the CAS is enough.
-    const group = key.group === undefined ? {} : { budget_group: key.group, group_wrong_entries: await this.sharedWrong(key) };
-    return this.decide<OpenResult>(key, now, true, (existing, lock) => {
+    const spent = key.group !== undefined ? await this.sharedWrong(key) : 0;
+    const reset = spent >= maxEntries(policy);
+    const group = key.group === undefined ? {} : { budget_group: key.group, group_wrong_entries: reset ? 0 : spent };
+    const opened = await this.decide<OpenResult>(key, now, true, (existing, lock) => {
       const action = startAction(existing, policy, now, lock);
       if (action.action === 'locked') {
         if (lock === null) throw new Error('unreachable: locked without a lock');
@@ -140,6 +142,13 @@ export class RedisTransactionStore implements TransactionStore {
       );
       return { write: tx, result: { ok: true, tx, created: true, action } };
     }, policy);
+    // sharedOnOpen: the lockout of a spent budget has ended (or was lifted), and a new transaction starts afresh.
+    if (reset && opened.ok && opened.created) await this.run(RESET_SPENT_BUDGET, [this.budgetKeyOf(key)], [String(maxEntries(policy))]);
+    return opened;
+  }
+
+  async claimSwitch(key: TxKey, max: number, _now: number): Promise<boolean> {
+    return (await this.run(CLAIM_SWITCH, [this.budgetKeyOf(key)], [String(max)])) === 1;
   }
 
   async reserveSend(
@@ -366,14 +375,19 @@ export class RedisTransactionStore implements TransactionStore {
   /** Appends a choice's shared budget key to `keys` and answers its 1-based index for the script ('0': no group). */
   private budgetIndex(key: TxKey, keys: string[]): string {
     if (key.group === undefined) return '0';
-    keys.push(sharedBudgetKey(this.prefix, key.group, key.subject, key.sessionId));
+    keys.push(this.budgetKeyOf(key));
     return String(keys.length);
   }
 
   private async sharedWrong(key: TxKey): Promise<number> {
     if (key.group === undefined) return 0;
-    const [w] = (await this.run(READ_BUDGET, [sharedBudgetKey(this.prefix, key.group, key.subject, key.sessionId)], [])) as [string | null];
+    const [w] = (await this.run(READ_BUDGET, [this.budgetKeyOf(key)], [])) as [string | null];
     return Number(w ?? 0);
+  }
+
+  /** A choice's key has its selector as `group`; a key without one has no shared budget (claimSwitch counts under its id). */
+  private budgetKeyOf(key: TxKey): string {
+    return sharedBudgetKey(this.prefix, key.group ?? key.authenticatorId, key.subject, key.sessionId);
   }
 
   /** One round trip: EVALSHA, or EVAL when the server lost its script cache (a restart, SCRIPT FLUSH). */

@@ -143,6 +143,13 @@ export interface TransactionStore {
   /** `cancel` atomically. */
   cancel(key: TxKey, policy: OtpPolicy, now: number): Promise<StoreStep<CancelOutcome>>;
 
+  /**
+   * A Selector's change of choice, counted atomically in the login's shared budget (a key with a `group`): true
+   * when it is within `max` and was counted, false when `max` changes were already counted. Parallel requests of
+   * one session race on the session's copy; this count does not.
+   */
+  claimSwitch(key: TxKey, max: number, now: number): Promise<boolean>;
+
   /** The subject's lockout for this authenticator (or selector: see lockOwner), or null when none is running at `now`. */
   getLock(authenticatorId: string, subject: string, now: number): Promise<Lockout | null>;
 

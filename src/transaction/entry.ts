@@ -22,8 +22,9 @@ import { attemptsLeft, isCodeLive, liveCodes, newestCode } from './view.js';
  * remaining attempts in flight answer MAX_ATTEMPTS (not aborted). An EXPIRED transaction is still evaluated:
  * the entry matches nothing and counts as OTP_EXPIRED, as SPEC section 3 describes.
  */
-export function reserveAttempt(tx: TransactionRecord, policy: OtpPolicy, now: number, shared?: SharedBudget): Transition<ReserveAttemptOutcome> {
+export function reserveAttempt(tx: TransactionRecord, policy: OtpPolicy, now: number, budget?: SharedBudget): Transition<ReserveAttemptOutcome> {
   const max = maxEntries(policy);
+  const shared = budget === undefined ? undefined : liveShared(budget, tx, now);
   if (tx.phase === 'ABORTED' || (shared !== undefined && shared.wrong >= max)) {
     return { tx, outcome: { ok: false, code: 'MAX_ATTEMPTS', evaluated: false, aborted: true, attempts_left: 0 } };
   }
@@ -55,8 +56,9 @@ export function recordOutcome(
   reservationId: string,
   verdict: EntryVerdict,
   now: number,
-  shared?: SharedBudget,
+  budget?: SharedBudget,
 ): Transition<RecordOutcome> {
+  const shared = budget === undefined ? undefined : liveShared(budget, tx, now);
   if (!tx.entry_reservations.some((r) => r.id === reservationId)) {
     return { tx, outcome: { ok: false, code: 'UNKNOWN_RESERVATION' } };
   }
@@ -112,16 +114,45 @@ export function countsAsWrong(outcome: RecordOutcome): boolean {
   return outcome.code === 'INVALID_OTP' || outcome.code === 'OTP_EXPIRED' || (outcome.code === 'MAX_ATTEMPTS' && outcome.evaluated);
 }
 
+/**
+ * An entry whose process died between its two steps never settles its reservation. On a record that dies with the
+ * record; in a shared budget it would hold an attempt for the login's whole hour. No validation pipe runs this long
+ * (a valve's timeout is at most 120 s), so reservations older than this are taken as lost.
+ */
+export const STALE_RESERVATION_MS = 180_000;
+
+/**
+ * The budget as the entry steps count it: reservations gone stale dropped, and never fewer wrong entries than the
+ * record's own (a budget lost from the store, evicted say, cannot give attempts back).
+ */
+export function liveShared(shared: SharedBudget, tx: TransactionRecord, now: number): SharedBudget {
+  const stale = shared.reserved_at !== undefined && now - shared.reserved_at > STALE_RESERVATION_MS;
+  const wrong = Math.max(shared.wrong, tx.wrong_entries);
+  return stale || wrong !== shared.wrong ? { ...shared, wrong, in_flight: stale ? 0 : shared.in_flight } : shared;
+}
+
 /** The shared budget after `reserveAttempt` answered `outcome`: one more in flight when it reserved. */
-export function sharedAfterReserve(shared: SharedBudget, outcome: ReserveAttemptOutcome): SharedBudget {
-  return outcome.ok ? { wrong: shared.wrong, in_flight: shared.in_flight + 1 } : shared;
+export function sharedAfterReserve(shared: SharedBudget, tx: TransactionRecord, outcome: ReserveAttemptOutcome, now: number): SharedBudget {
+  if (!outcome.ok) return shared;
+  const live = liveShared(shared, tx, now);
+  return { wrong: live.wrong, in_flight: live.in_flight + 1, reserved_at: now };
+}
+
+/**
+ * The budget a new transaction of a choice starts from. Spent (an abort) and yet a transaction may start: the
+ * lockout ended or the help desk lifted it (or lockouts are off), so the login gets its attempts again, as a
+ * transaction replacing an aborted one does outside a selector.
+ */
+export function sharedOnOpen(shared: SharedBudget, policy: OtpPolicy): SharedBudget {
+  return shared.wrong >= maxEntries(policy) ? { wrong: 0, in_flight: 0 } : shared;
 }
 
 /**
  * The shared budget once a reservation `reserveAttempt` took is settled: one fewer in flight, one more wrong if it
  * counted. Also when the record answered UNKNOWN_RESERVATION or was gone: the reservation was taken from the budget.
  */
-export function sharedAfterRecord(shared: SharedBudget, outcome: RecordOutcome | null): SharedBudget {
-  if (outcome === null) return { wrong: shared.wrong, in_flight: Math.max(0, shared.in_flight - 1) };
-  return { wrong: shared.wrong + (countsAsWrong(outcome) ? 1 : 0), in_flight: Math.max(0, shared.in_flight - 1) };
+export function sharedAfterRecord(shared: SharedBudget, tx: TransactionRecord | null, outcome: RecordOutcome | null, now: number): SharedBudget {
+  const live = tx === null ? shared : liveShared(shared, tx, now);
+  const counted = outcome !== null && countsAsWrong(outcome) ? 1 : 0;
+  return { ...live, wrong: live.wrong + counted, in_flight: Math.max(0, live.in_flight - 1) };
 }

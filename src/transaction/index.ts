@@ -12,7 +12,7 @@
 export * from './record.js';
 export { openTransaction, cancel } from './open.js';
 export { reserveSend, commitSend, releaseSend } from './send.js';
-export { reserveAttempt, recordOutcome, countsAsWrong, sharedAfterReserve, sharedAfterRecord } from './entry.js';
+export { reserveAttempt, recordOutcome, countsAsWrong, liveShared, sharedAfterReserve, sharedAfterRecord, sharedOnOpen, STALE_RESERVATION_MS } from './entry.js';
 export {
   viewState,
   attemptsLeft,

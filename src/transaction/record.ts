@@ -111,6 +111,8 @@ export interface TransactionRecord {
 export interface SharedBudget {
   readonly wrong: number;
   readonly in_flight: number;
+  /** When the latest entry was reserved: past STALE_RESERVATION_MS every one still in flight is taken as lost. */
+  readonly reserved_at?: number;
 }
 
 /** What opening needs beyond the time; the store fills in `id`. */

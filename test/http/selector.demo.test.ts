@@ -195,6 +195,42 @@ describe('selector: the demo\'s /authn/method (otp, email, totp)', () => {
       assert.equal(res.status, 423, `${path}: ${res.text}`);
     }
     assert.ok(await demo.authn.store.unlock('method', 'bob'), 'the lockout is kept under the selector\'s id');
+    // Lifted, the same session starts again: a new transaction with its attempts, and the right code works.
+    const again = await agent.get('/authn/method/email').set('Accept', 'application/json').expect(200);
+    assert.equal(again.body.attempts_left, 3);
+    const ok = await agent.post('/authn/method/email').set('X-CSRF-Token', again.body.csrf_token).send({ type: 'start', data: { otp: demo.lastCode('bob@example.com') } });
+    assert.deepEqual(ok.body, { status: 'COMPLETED', location: '/account' });
+  });
+
+  it('parallel changes of choice in one session count no more than max_switches, and entering the password again does not reset them', async () => {
+    const agent = request.agent(demo.app);
+    await password(agent, 'bob', 'builder');
+    await agent.get('/authn/method/otp').set('Accept', 'application/json').expect(200);
+    events.length = 0;
+    for (let round = 0; round < 4; round += 1) {
+      const answers = await Promise.all(['/authn/method/email', '/authn/method/otp', '/authn/method/email', '/authn/method/otp'].map((p) => agent.get(p).set('Accept', 'application/json')));
+      // 429: a code per open is also held to the sends per destination and minute.
+      for (const a of answers) assert.ok([200, 409, 429].includes(a.status), a.text);
+    }
+    assert.ok(events.filter((e) => e.event_id === 'OTP_200016').length <= 3, `${events.filter((e) => e.event_id === 'OTP_200016').length} switches`);
+    await password(agent, 'bob', 'builder');
+    const { csrf_token: token } = await choices(agent);
+    const first = await select(agent, 'email', token);
+    const refused = first.status === 409 ? first : await select(agent, 'otp', token);
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.error.code, 'MAX_SWITCHES');
+  });
+
+  it('a forged or refused request to a choice makes no choice: the selector still sends the browser to its default', async () => {
+    const agent = request.agent(demo.app);
+    await password(agent, 'alice', 'wonderland');
+    events.length = 0;
+    await agent.post('/authn/method/totp').send({ type: 'init' }).expect(403);
+    await agent.post('/authn/method/totp').set('X-CSRF-Token', 'forged').send({ type: 'init' }).expect(403);
+    await agent.head('/authn/method/totp').expect(405);
+    await agent.delete('/authn/method/totp').expect(405);
+    assert.deepEqual(events.filter((e) => e.event_id === 'OTP_200015'), []);
+    await agent.get('/authn/method').expect(303).expect('Location', '/authn/method/otp');
   });
 
   it('a session opened before another session\'s abort meets the selector\'s lockout: no entry evaluated, no code sent', async () => {

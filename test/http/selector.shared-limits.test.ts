@@ -74,7 +74,7 @@ describe('selector: limits the choices share and limits they keep', () => {
       { id: 'password', type: 'UserNameAndPassword', config: { base_path: '/authn', pipe_id: 'users' } },
       { id: 'method', type: 'Selector', config: { base_path: '/authn', choices: [{ id: 'sms' }, { id: 'backup' }] } },
       choice('sms', '${exports.mobile}', { allowed_otp_retry: 0, lockout_seconds: 60 }),
-      choice('backup', '+46709999999', { lockout_seconds: 900 }),
+      choice('backup', '+46709999999', { allowed_otp_retry: 0, lockout_seconds: 900 }),
     ]);
     const a = request.agent(h2.app);
     await h2.login(a, '/authn/password');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { MemoryTransactionStore } from '../../src/store/memory-store.js';
 import { RedisTransactionStore } from '../../src/store/redis-store.js';
 import { lockKey, sharedBudgetKey, txKey } from '../../src/redis/keys.js';
-import { attemptsLeft, makeOtpPolicy } from '../../src/transaction/index.js';
+import { attemptsLeft, makeOtpPolicy, STALE_RESERVATION_MS } from '../../src/transaction/index.js';
 import type { TransactionStore, TxKey } from '../../src/store/types.js';
 import { describeRedis } from '../support/redis.js';
 
@@ -121,6 +121,46 @@ function sharedBudgetScenarios(title: string, make: () => Promise<TransactionSto
         const later = await store.reserveAttempt(k2, policy, now);
         assert.ok(later.tx && !later.outcome.ok && later.outcome.code === 'MAX_ATTEMPTS' && later.outcome.aborted, 'nothing more is ever evaluated');
       }
+    });
+
+    it('once the selector\'s lockout is lifted (or ends), a new transaction of the login gets its attempts again', async () => {
+      const now = Date.now();
+      const k = keys(session());
+      await openChoice(store, k.sms, now);
+      for (let i = 0; i < MAX; i += 1) await wrongEntry(store, k.sms, now);
+      const locked = await store.open(k.email, { sends_codes: false }, policy, now);
+      assert.equal(!locked.ok && locked.code, 'LOCKED');
+      assert.ok(await store.unlock('method', 'alice'));
+      const fresh = await openChoice(store, k.email, now + 1);
+      assert.equal(attemptsLeft(fresh, policy), MAX);
+      assert.deepEqual(await wrongEntry(store, k.email, now + 1), { reserved: 'OK', recorded: 'INVALID_OTP', aborted: false });
+      const r = await store.reserveAttempt(k.email, policy, now + 1);
+      assert.ok(r.tx && r.outcome.ok, 'the spent budget started again');
+    });
+
+    it('a reservation never recorded (its process died) stops holding an attempt after STALE_RESERVATION_MS', async () => {
+      const now = Date.now();
+      const k = keys(session());
+      await openChoice(store, k.sms, now);
+      const lost = await store.reserveAttempt(k.sms, policy, now);
+      assert.ok(lost.tx && lost.outcome.ok);
+      await store.cancel(k.sms, policy, now);
+      await openChoice(store, k.email, now + 1);
+      await wrongEntry(store, k.email, now + 1);
+      await wrongEntry(store, k.email, now + 2);
+      const held = await store.reserveAttempt(k.email, policy, now + 3);
+      assert.ok(held.tx && !held.outcome.ok && held.outcome.code === 'MAX_ATTEMPTS' && !held.outcome.aborted, 'while it may still come back, it holds the last attempt');
+      const later = now + STALE_RESERVATION_MS + 1000;
+      assert.deepEqual(await wrongEntry(store, k.email, later), { reserved: 'OK', recorded: 'MAX_ATTEMPTS', aborted: true }, 'then the third entry is evaluated');
+    });
+
+    it('switches are counted atomically per login: of 20 parallel claims with max 3, exactly 3 pass', async () => {
+      const now = Date.now();
+      const k = keys(session());
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claimSwitch(i % 2 === 0 ? k.sms : k.email, 3, now)));
+      assert.equal(claims.filter(Boolean).length, 3);
+      assert.equal(await store.claimSwitch(k.sms, 3, now), false);
+      assert.equal(await store.claimSwitch(keys(session()).sms, 3, now), true, 'another login counts its own');
     });
 
     it('a right entry gives its attempt back to the budget; another login (session) has a budget of its own', async () => {

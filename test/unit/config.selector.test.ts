@@ -75,6 +75,13 @@ describe('config: the Selector', () => {
     assert.equal(problems(withSelector((c) => { c.authenticators[2].config.max_switches = -1; })).length, 1);
   });
 
+  it('the OTP choices of a selector need one subject and one allowed_otp_retry (one budget)', () => {
+    assert.deepEqual(problems(withSelector((c) => { c.authenticators[1].config.subject = '${exports.email}'; })),
+      ['authenticators[2].config.choices[1].id: "mail" has subject "${exports.email}", "otp" "${exports.username}": the OTP choices of a selector share one attempt budget, so they need the same subject']);
+    assert.deepEqual(problems(withSelector((c) => { c.authenticators[1].config.allowed_otp_retry = 5; })),
+      ['authenticators[2].config.choices[1].id: "mail" has allowed_otp_retry 5, "otp" 2: the OTP choices of a selector share one attempt budget, so they need the same allowed_otp_retry']);
+  });
+
   it('check-config: exit 2 with each problem and its path; a choice\'s own full path is a warning (exit 0)', () => {
     const bad = checkConfig(withSelector((c) => { c.authenticators[2].config.choices.push({ id: 'sms' }, { id: 'method' }); }));
     assert.equal(bad.status, 2, bad.stderr);
