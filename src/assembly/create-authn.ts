@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
 import session, { type Store as SessionStore } from 'express-session';
-import type { AppConfig, Locations, OtpAuthenticatorConfig, PasswordConfig } from '../config/types.js';
+import type { AppConfig, Locations, OtpAuthenticatorConfig, PasswordConfig, TotpEnrollConfig } from '../config/types.js';
+import { createSecretBox } from '../codes/secret-box.js';
+import type { CredentialStore } from '../store/credential-store.js';
+import { createCredentials, type Credentials } from '../store/credentials.js';
+import { createTotpEnrollRouter } from '../authn/totp-enroll-router.js';
+import { authnState } from '../authn/session-state.js';
 import { readSecrets, type Secrets } from '../config/secrets.js';
 import { log, warnOnce } from '../events/logger.js';
 import { redactSecrets } from '../events/redact.js';
@@ -35,13 +40,15 @@ import { refuseChoice } from '../authn/choice-refusal.js';
 
 /**
  * Builds every configured authenticator into one Express router. The host app mounts `session` (or its own
- * express-session) before `router`. It serves the built-in types (OTP, Chain, Selector, UserNameAndPassword); an entry of a
+ * express-session) before `router`. It serves the built-in types (OTP, Chain, Selector, TotpEnroll, UserNameAndPassword); an entry of a
  * type a host registered (config/authenticator-types.ts) is left for the host to serve, with a warning.
  */
 export interface AuthnOptions {
   env?: NodeJS.ProcessEnv;
   /** A store of the host's choosing; default: memory. */
   store?: TransactionStore;
+  /** Where enrolled factors live (a host's user database, say); default: beside the store (Redis or memory). */
+  credentials?: CredentialStore;
   /** Rate limits per authenticator id; default: memory. */
   limits?: (authenticatorId: string, config: OtpAuthenticatorConfig) => RateLimits;
   sessionStore?: SessionStore;
@@ -54,6 +61,8 @@ export interface Authn {
   router: Router;
   session: RequestHandler;
   store: TransactionStore;
+  /** Enrolled factors (the TOTP secret of TotpEnroll), sealed under CREDENTIAL_KEY on the way in. */
+  credentials: Credentials;
   /** `/healthz` and `/readyz`, for the host to mount where its load balancer looks. */
   health: Router;
   /** Prometheus metrics (server.metrics): also served at /metrics by `router`. */
@@ -89,6 +98,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   for (const p of problems) warnOnce(p.key, `${p.message}; refused with NODE_ENV=production`);
   const backend = await storeBackend(config, options, now);
   const store = backend.store;
+  const credentials = createCredentials(backend.credentials, createSecretBox(secrets.credentialKeys));
   const translations = await createTranslations(config.i18n, config.overlay_dir);
   const pipes = buildPipes(config.pipes, {
     otpKeys: secrets.otpKeys,
@@ -98,6 +108,8 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     warn: (message) => log.warn(message),
     languages: config.i18n.languages,
     ...(config.overlay_dir ? { messagesDir: join(config.overlay_dir, 'locales') } : {}),
+    enrolledTotp: (subject: string) => credentials.totp(subject),
+    usedTotp: (subject: string, at: number) => credentials.usedTotp(subject, at),
     ...(store.claimTotpStep ? { claimTotpStep: (secretHash: string, step: number, forgetAt: number) => store.claimTotpStep!(secretHash, step, forgetAt) } : {}),
     reportError: (error, where) => log.error(redactSecrets(`pipe ${where.pipe}, valve ${where.valve}: ${where.reason}: ${error instanceof Error ? error.message : String(error)}`, where.secrets ?? [])),
   });
@@ -150,6 +162,11 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       const plan = selectors.plans.get(entry.id)!;
       // Not added to `mounted`: it answers its own path only, never a choice's path under it.
       router.use(path, headers, createSelectorRouter(plan, selectors, step, config.overlay_dir));
+    } else if (entry.canonicalType === 'TotpEnroll') {
+      const chainIds = config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id);
+      const passedFactor = (req: Request) => chainIds.some((id) => authnState(req).completed.includes(id));
+      router.use(path, headers, ...guard, createTotpEnrollRouter(entry.id, entry.config as unknown as TotpEnrollConfig, { credentials, now, overlayDir: config.overlay_dir, passedFactor }, step));
+      mounted.push(path);
     } else if (entry.canonicalType === 'UserNameAndPassword') {
       const passwordConfig = entry.config as unknown as PasswordConfig;
       const pipe = pipes.get(passwordConfig.pipe_id);
@@ -170,7 +187,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       router.use(path, headers, ...guard, otp.router);
       mounted.push(path);
     } else {
-      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, Selector, UserNameAndPassword); mount its router yourself`);
+      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, Selector, TotpEnroll, UserNameAndPassword); mount its router yourself`);
     }
   }
   return {
@@ -181,11 +198,13 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     health: createHealthRouter(store),
     ...(metrics ? { metrics } : {}),
     store,
+    credentials,
     strategy: createAuthnStrategy(config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id)),
     translations,
     secrets,
     close: async () => {
       metrics?.stop();
+      await backend.credentials.close();
       await store.close();
     },
   };

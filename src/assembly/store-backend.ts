@@ -8,6 +8,8 @@ import { MemoryTransactionStore } from '../store/memory-store.js';
 import { storeErrorFromRedis } from '../redis/failures.js';
 import { connectRedisStore } from '../store/redis-store.js';
 import type { TransactionStore } from '../store/types.js';
+import { MemoryCredentialStore, type CredentialStore } from '../store/credential-store.js';
+import { RedisCredentialStore } from '../store/redis-credential-store.js';
 
 /**
  * Where state lives, from `store` in the config: one process's memory, or Redis for the transactions, the
@@ -16,23 +18,26 @@ import type { TransactionStore } from '../store/types.js';
  */
 export interface StoreBackend {
   store: TransactionStore;
+  /** Enrolled second factors (TotpEnroll): in the same Redis as the transactions, or in memory. */
+  credentials: CredentialStore;
   limits(authenticatorId: string, config: OtpAuthenticatorConfig): RateLimits;
   sessionStore?: SessionStore;
 }
 
-export async function storeBackend(config: AppConfig, options: { store?: TransactionStore }, now: () => number): Promise<StoreBackend> {
-  if (options.store) return { store: options.store, limits: (id, c) => new MemoryRateLimits(id, c.rate_limits) };
+export async function storeBackend(config: AppConfig, options: { store?: TransactionStore; credentials?: CredentialStore }, now: () => number): Promise<StoreBackend> {
+  if (options.store) return { store: options.store, credentials: options.credentials ?? new MemoryCredentialStore(), limits: (id, c) => new MemoryRateLimits(id, c.rate_limits) };
   if (config.store.type === 'redis' && config.store.url) {
     const prefix = config.store.prefix;
     const store = await connectRedisStore(config.store.url, prefix);
     return {
       store,
+      credentials: options.credentials ?? new RedisCredentialStore(store.client, prefix),
       limits: (id, c) => new RedisRateLimits(store.client, id, c.rate_limits, { prefix }),
       // disableTouch: an unchanged session costs no write, which keeps a `start` within its round-trip budget.
       sessionStore: failClosedSessions(new RedisStore({ client: store.client, prefix: `${prefix}sess:`, disableTouch: true })),
     };
   }
-  return { store: new MemoryTransactionStore({ clock: now }), limits: (id, c) => new MemoryRateLimits(id, c.rate_limits) };
+  return { store: new MemoryTransactionStore({ clock: now }), credentials: options.credentials ?? new MemoryCredentialStore(), limits: (id, c) => new MemoryRateLimits(id, c.rate_limits) };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Authenticator types by name, with aliases (`OTP`, `OTPAuthenticator` and `OTPValidator` are one type). The
  * configuration check refuses a type that is not registered here, and checks a registered type's `config` block
- * against its `configSchema`. createAuthn serves the four built-in types below; a host that registers a type of
+ * against its `configSchema`. createAuthn serves the built-in types below; a host that registers a type of
  * its own gets its config checked and serves that authenticator itself (createAuthn warns that it does not).
  */
 export interface AuthenticatorTypeInfo {
@@ -32,4 +32,5 @@ export function getAuthenticatorType(name: string): AuthenticatorTypeInfo | unde
 registerAuthenticatorType({ name: 'OTP', aliases: ['OTPAuthenticator', 'OTPValidator'] });
 registerAuthenticatorType({ name: 'Chain', aliases: [] });
 registerAuthenticatorType({ name: 'Selector', aliases: [] });
+registerAuthenticatorType({ name: 'TotpEnroll', aliases: [] });
 registerAuthenticatorType({ name: 'UserNameAndPassword', aliases: [] });

@@ -61,6 +61,7 @@ export function renderConfigReference(): string {
     table('`OTP` (aliases `OTPAuthenticator`, `OTPValidator`): `config`', defs.otpConfig ?? {}),
     table('`Chain`: `config`', defs.chainConfig ?? {}),
     table('`Selector`: `config`', defs.selectorConfig ?? {}),
+    table('`TotpEnroll`: `config`', defs.totpEnrollConfig ?? {}),
     table('`UserNameAndPassword`: `config`', defs.passwordConfig ?? {}),
   ].join('\n\n');
 }

@@ -84,6 +84,16 @@ export interface SelectorConfig extends MountConfig {
   max_switches: number;
 }
 
+export interface TotpEnrollConfig extends MountConfig {
+  subject: string;
+  account: string;
+  issuer: string;
+  algorithm: 'sha1' | 'sha256' | 'sha512';
+  digits: 6 | 8;
+  period: number;
+  max_attempts: number;
+}
+
 export interface PasswordConfig extends MountConfig {
   pipe_id: string;
   allowed_retries: number;

@@ -32,12 +32,14 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.use(authn.session);
   app.use(pp.initialize());
   app.use(pp.session());
-  // Phone verification is for a signed-in user only: the password step alone does not reach it.
-  app.use('/authn/phone', authn.translations.middleware, (req, res, next) => {
+  // Phone verification and enrolling an app are for a signed-in user only: the password step alone does not reach them.
+  const signedIn: express.RequestHandler = (req, res, next) => {
     if (req.user) return next();
     if (req.accepts(['html', 'json']) === 'json') return void res.status(401).json({ status: 'ERROR', error: { code: 'NOT_IN_FLOW', message: req.t('errors.NOT_IN_FLOW') } });
     return res.redirect(302, '/authn/login');
-  });
+  };
+  app.use('/authn/phone', authn.translations.middleware, signedIn);
+  app.use('/authn/enroll', authn.translations.middleware, signedIn);
   app.use(authn.router);
 
   app.get('/', (req, res) => {

@@ -30,6 +30,7 @@ export const EVENTS = {
   OTP_200014: { name: 'OTP lockout lifted', severity: 4 },
   OTP_200015: { name: 'OTP method chosen', severity: 2 },
   OTP_200016: { name: 'OTP method switched', severity: 4 },
+  OTP_200017: { name: 'OTP authenticator app enrolled', severity: 4 },
 } as const satisfies Record<string, EventSpec>;
 
 export type EventId = keyof typeof EVENTS;

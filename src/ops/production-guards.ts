@@ -15,6 +15,8 @@ export function productionProblems(config: AppConfig, secrets: Secrets): GuardPr
   const out: GuardProblem[] = [];
   if (secrets.development.session) out.push({ key: 'dev-session-secret', message: 'SESSION_SECRET is not set (the development secret is in use)' });
   if (secrets.development.otp) out.push({ key: 'dev-otp-secret', message: 'OTP_SECRET is not set (the development key for code hashes is in use)' });
+  // Only a configuration that keeps credentials (an enrolment step, or TotpValidate reading the store) needs the key.
+  if (secrets.development.credential && usesCredentials(config)) out.push({ key: 'dev-credential-key', message: 'CREDENTIAL_KEY is not set (the development key for enrolled secrets is in use)' });
   const outboxes = config.pipes.filter((p) => p.valves.some((v) => v.name === 'Outbox' && v.enabled !== false)).map((p) => p.id);
   if (outboxes.length > 0) out.push({ key: 'outbox', message: `the Outbox valve (development delivery) is configured in pipe${outboxes.length > 1 ? 's' : ''} ${outboxes.join(', ')}` });
   const hostless = config.pipes.filter((p) => p.valves.some((v) => v.name === 'SmsSend' && v.enabled !== false
@@ -25,6 +27,11 @@ export function productionProblems(config: AppConfig, secrets: Secrets): GuardPr
   if (config.store.type === 'memory') out.push({ key: 'memory-store', message: 'store.type is "memory" (one process, state lost on restart); use "redis"' });
   if (!config.server.session.secure) out.push({ key: 'insecure-cookie', message: 'server.session.secure is false: session cookies would travel over plain HTTP' });
   return out;
+}
+
+export function usesCredentials(config: AppConfig): boolean {
+  return config.authenticators.some((a) => a.canonicalType === 'TotpEnroll')
+    || config.pipes.some((p) => p.valves.some((v) => v.name === 'TotpValidate' && (v.config as { secret_source?: string } | undefined)?.secret_source === 'store'));
 }
 
 export class ProductionRefusedError extends Error {

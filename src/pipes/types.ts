@@ -122,6 +122,12 @@ export interface ValveDeps {
    */
   claimTotpStep?(secretHash: string, step: number, forgetAt: number): Promise<boolean>;
   /**
+   * A subject's enrolled TOTP secret and its parameters, opened from the credential store (TotpValidate with
+   * `secret_source: "store"`), or null when the subject has none; and the record of its use.
+   */
+  enrolledTotp?(subject: string): Promise<{ secret: string; algorithm: 'sha1' | 'sha256' | 'sha512'; digits: 6 | 8; period: number } | null>;
+  usedTotp?(subject: string, at: number): Promise<void>;
+  /**
    * Told configuration warnings found when a valve is built (an SMS template that cannot fit one GSM-7 segment,
    * say), so the host can log them once. Optional: without it warnings are dropped.
    */

@@ -48,3 +48,8 @@ export function limitKeyPrefix(prefix: string, authenticatorId: string, limit: s
 export function failuresKey(prefix: string, authenticatorId: string, subject: string): string {
   return `${limitKeyPrefix(prefix, authenticatorId, 'failures_per_subject_per_hour')}:${subjectTag(authenticatorId, subject)}`;
 }
+
+/** A subject's enrolled credential of one kind (`totp`); the subject is the hash tag, so all its credentials share a slot. */
+export function credentialKey(prefix: string, subject: string, kind: string): string {
+  return `${prefix}cred:{${escapeKeyPart(subject)}}:${kind}`;
+}

@@ -16,7 +16,11 @@ import { normaliseEnteredCode } from '../codes/code-hash.js';
 import { UsedTotpSteps } from '../codes/used-totp-steps.js';
 
 export interface TotpValidateConfig {
-  secret: string;
+  /** `exports` (default): the secret is `secret`, usually `${exports.totp_secret}`. `store`: the subject's enrolled one. */
+  secret_source?: 'exports' | 'store';
+  secret?: string;
+  /** With `secret_source: "store"`: whose secret, usually `${exports.username}`. */
+  subject?: string;
   window?: number;
   digits?: 6 | 7 | 8;
   period?: number;
@@ -26,9 +30,13 @@ export interface TotpValidateConfig {
 export const totpValidateSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['secret'],
+  if: { properties: { secret_source: { const: 'store' } }, required: ['secret_source'] },
+  then: { required: ['subject'] },
+  else: { required: ['secret'] },
   properties: {
-    secret: { type: 'string', minLength: 1, description: 'Base32 secret, usually ${exports.totp_secret}.' },
+    secret_source: { enum: ['exports', 'store'], description: 'exports (default): the secret is `secret`; store: the subject\'s secret enrolled with TotpEnroll, with its algorithm, digits and period (`secret`, if given, serves until one is enrolled).' },
+    secret: { type: 'string', minLength: 1, description: 'Base32 secret, usually ${exports.totp_secret} (secret_source exports).' },
+    subject: { type: 'string', minLength: 1, description: 'Whose enrolled secret, usually ${exports.username} (secret_source store).' },
     window: { type: 'integer', minimum: 0, maximum: 10, description: 'Time steps accepted either side of now (default 1).' },
     digits: { enum: [6, 7, 8], description: 'Digits of a code (default 6).' },
     period: { type: 'integer', minimum: 15, maximum: 300, description: 'Seconds a time step lasts (default 30).' },
@@ -56,14 +64,29 @@ function secretKey(secret: string): string {
 
 export const totpValidate: ValveFactory<TotpValidateConfig> = (config, deps) => {
   const window = config.window ?? 1;
-  const digits = config.digits ?? 6;
-  const period = config.period ?? 30;
-  const algorithm = config.algorithm ?? 'sha1';
-  const shape = new RegExp(`^[0-9]{${digits}}$`);
+  const fromStore = config.secret_source === 'store';
+  if (fromStore && !deps.enrolledTotp) throw new Error('TotpValidate: secret_source "store" needs a credential store');
 
   return {
     async run(ctx) {
-      const secret = normaliseTotpSecret(config.secret);
+      let digits = config.digits ?? 6;
+      let period = config.period ?? 30;
+      let algorithm = config.algorithm ?? 'sha1';
+      let raw = config.secret ?? '';
+      const subject = config.subject ?? '';
+      if (fromStore) {
+        // No enrolled secret is a wrong code, not a fault: the user has no app to take a code from.
+        // An enrolled app replaces the `secret` given (if any), which serves until one is enrolled.
+        const enrolled = subject ? await deps.enrolledTotp!(subject) : null;
+        if (enrolled) {
+          ({ digits, period, algorithm } = enrolled);
+          raw = enrolled.secret;
+        } else if (!raw.trim()) {
+          return failFlow(FlowReason.INVALID_OTP, 'no authenticator app is enrolled');
+        }
+      }
+      const shape = new RegExp(`^[0-9]{${digits}}$`);
+      const secret = normaliseTotpSecret(raw);
       if (!secret) return failFlow(FlowReason.VALVE_ERROR, 'the TOTP secret is missing or not base32');
       const token = normaliseEnteredCode(ctx.state.otp, 'numeric');
       if (!shape.test(token)) return failFlow(FlowReason.INVALID_OTP, 'the code does not match');
@@ -103,6 +126,7 @@ export const totpValidate: ValveFactory<TotpValidateConfig> = (config, deps) => 
 
       ctx.state['totp_step'] = step;
       ctx.state['totp_accepted'] = true;
+      if (fromStore) await deps.usedTotp?.(subject, now);
       return undefined;
     },
   };

@@ -33,7 +33,7 @@ function productionConfig(change: (c: Record<string, any>) => void = () => {}): 
 function run(configFile: string, env: Record<string, string>, ms = 15_000): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', configFile], {
-      cwd: ROOT, env: { ...process.env, OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: 's3cret-session', OTP_SECRET: 's3cret-otp', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT, env: { ...process.env, OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: 's3cret-session', OTP_SECRET: 's3cret-otp', CREDENTIAL_KEY: 's3cret-credential', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
@@ -55,6 +55,7 @@ describe('production guards (the demo server as a child process)', function () {
   const cases: [string, (c: Record<string, any>) => void, Record<string, string>, RegExp][] = [
     ['a development SESSION_SECRET', () => {}, { SESSION_SECRET: '' }, /SESSION_SECRET is not set/],
     ['a development OTP_SECRET', () => {}, { OTP_SECRET: '' }, /OTP_SECRET is not set/],
+    ['a development CREDENTIAL_KEY (the config keeps enrolled apps: TotpEnroll)', () => {}, { CREDENTIAL_KEY: '' }, /CREDENTIAL_KEY is not set/],
     ['the Outbox valve', (c) => { c.pipes[1].valves[2] = { name: 'Outbox' }; }, {}, /the Outbox valve .* otp-send/],
     ['the memory store', (c) => { c.store = { type: 'memory' }; }, {}, /store.type is "memory"/],
     ['session cookies that are not secure', (c) => { c.server.session.secure = false; }, {}, /server.session.secure is false/],
@@ -72,7 +73,7 @@ describe('production guards (the demo server as a child process)', function () {
 
   it('outside production the demo defaults start, warning once for each development default', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT, env: { ...process.env, NODE_ENV: 'development', OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: '', OTP_SECRET: '', EVENTS_FILE: path.join(tempConfigDir().dir, 'e.jsonl') }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, env: { ...process.env, NODE_ENV: 'development', OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: '', OTP_SECRET: '', CREDENTIAL_KEY: '', EVENTS_FILE: path.join(tempConfigDir().dir, 'e.jsonl') }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { output += d; });
@@ -81,7 +82,7 @@ describe('production guards (the demo server as a child process)', function () {
       const start = Date.now();
       while (!/listening on/.test(output) && Date.now() - start < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       assert.match(output, /listening on/);
-      for (const warning of [/SESSION_SECRET is not set/g, /OTP_SECRET is not set/g, /the Outbox valve/g, /store.type is "memory"/g, /server.session.secure is false/g]) {
+      for (const warning of [/SESSION_SECRET is not set/g, /OTP_SECRET is not set/g, /CREDENTIAL_KEY is not set/g, /the Outbox valve/g, /store.type is "memory"/g, /server.session.secure is false/g]) {
         assert.equal((output.match(warning) ?? []).length, 1, `${warning} once`);
       }
     } finally {

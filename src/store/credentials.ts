@@ -1,0 +1,47 @@
+/**
+ * The enrolled TOTP secret of a subject, sealed on the way into the CredentialStore and opened on the way out,
+ * so the store (and a dump of it) only ever holds ciphertext bound to the subject.
+ */
+import type { SecretBox } from '../codes/secret-box.js';
+import type { CredentialStore, TotpCredential } from './credential-store.js';
+
+export interface TotpParameters {
+  algorithm: TotpCredential['algorithm'];
+  digits: TotpCredential['digits'];
+  period: number;
+}
+
+export interface EnrolledTotp extends TotpParameters {
+  secret: string;
+}
+
+export interface Credentials {
+  readonly store: CredentialStore;
+  /** The subject's enrolled secret in clear, or null (none, or sealed under a key no longer configured). */
+  totp(subject: string): Promise<EnrolledTotp | null>;
+  enrolTotp(subject: string, secret: string, parameters: TotpParameters, now: number): Promise<void>;
+  usedTotp(subject: string, now: number): Promise<void>;
+  /** Seals a pending secret for the session (the enrolment step keeps it there until it is confirmed). */
+  sealPending(subject: string, secret: string): string;
+  openPending(subject: string, sealed: string): string | null;
+}
+
+const context = (subject: string, what: string) => `${what}\0${subject}`;
+
+export function createCredentials(store: CredentialStore, box: SecretBox): Credentials {
+  return {
+    store,
+    async totp(subject) {
+      const held = await store.getTotp(subject);
+      if (!held) return null;
+      const secret = box.open(held.sealed_secret, context(subject, 'totp'));
+      return secret === null ? null : { secret, algorithm: held.algorithm, digits: held.digits, period: held.period };
+    },
+    async enrolTotp(subject, secret, parameters, now) {
+      await store.putTotp(subject, { sealed_secret: box.seal(secret, context(subject, 'totp')), ...parameters, created_at: now, last_used_at: null });
+    },
+    usedTotp: (subject, now) => store.touchTotp(subject, now),
+    sealPending: (subject, secret) => box.seal(secret, context(subject, 'totp-pending')),
+    openPending: (subject, sealed) => box.open(sealed, context(subject, 'totp-pending')),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The CredentialStore on Redis. A subject's credentials are keyed `cred:{<subject>}:<kind>` so they share one hash
+ * tag (one Cluster slot); each operation is one command or one script, so each change is atomic.
+ */
+import { createHash } from 'node:crypto';
+import { StoreUnavailableError } from '../errors.js';
+import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
+import type { RedisScriptClient } from '../redis/connection.js';
+import { credentialKey } from '../redis/keys.js';
+import type { CredentialStore, TotpCredential } from './credential-store.js';
+
+const script = (source: string) => ({ source, sha1: createHash('sha1').update(source).digest('hex') });
+const GET = script(`return redis.call('GET', KEYS[1])`);
+const SET = script(`redis.call('SET', KEYS[1], ARGV[1]); return 1`);
+const DEL = script(`return redis.call('DEL', KEYS[1])`);
+// Read, change one field, write: in one script, so a touch never undoes an enrolment made meanwhile.
+const TOUCH = script(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local c = cjson.decode(v)
+c.last_used_at = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], cjson.encode(c))
+return 1
+`);
+
+export class RedisCredentialStore implements CredentialStore {
+  constructor(
+    private readonly client: RedisScriptClient,
+    private readonly prefix = 'otp:',
+    private readonly timeoutMs = 2000,
+  ) {}
+
+  async getTotp(subject: string): Promise<TotpCredential | null> {
+    const raw = (await this.run(GET, credentialKey(this.prefix, subject, 'totp'), [])) as string | null;
+    return raw === null ? null : (JSON.parse(raw) as TotpCredential);
+  }
+
+  async putTotp(subject: string, credential: TotpCredential): Promise<void> {
+    await this.run(SET, credentialKey(this.prefix, subject, 'totp'), [JSON.stringify(credential)]);
+  }
+
+  async touchTotp(subject: string, at: number): Promise<void> {
+    await this.run(TOUCH, credentialKey(this.prefix, subject, 'totp'), [String(at)]);
+  }
+
+  async removeTotp(subject: string): Promise<boolean> {
+    return (await this.run(DEL, credentialKey(this.prefix, subject, 'totp'), [])) === 1;
+  }
+
+  async close(): Promise<void> {}
+
+  private async run(s: { source: string; sha1: string }, key: string, args: string[]): Promise<unknown> {
+    if (!(this.client.isReady ?? this.client.isOpen)) throw new StoreUnavailableError('Redis is not connected');
+    const options = { keys: [key], arguments: args };
+    try {
+      try {
+        return await failAfter(this.client.evalSha(s.sha1, options), this.timeoutMs);
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+        return await failAfter(this.client.eval(s.source, options), this.timeoutMs);
+      }
+    } catch (error) {
+      throw storeErrorFromRedis(error);
+    }
+  }
+}
