@@ -11,6 +11,8 @@ export interface SecretBox {
   seal(plain: string, context: string): string;
   /** The clear text, or null when the value is not one this box sealed (tampered, another key, another context). */
   open(sealed: string, context: string): string | null;
+  /** Whether `sealed` is under the first key (else a rotation is under way and it should be sealed again). */
+  isCurrent(sealed: string): boolean;
 }
 
 interface Key {
@@ -37,6 +39,7 @@ export function createSecretBox(secrets: readonly string[]): SecretBox {
       const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
       return ['v1', first.id, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
     },
+    isCurrent: (sealed) => sealed.split('.')[1] === first.id,
     open(sealed, context) {
       const parts = sealed.split('.');
       if (parts.length !== 5 || parts[0] !== 'v1') return null;

@@ -40,7 +40,14 @@ export function createCredentials(store: CredentialStore, box: SecretBox): Crede
     async enrolTotp(subject, secret, parameters, now) {
       await store.putTotp(subject, { sealed_secret: box.seal(secret, context(subject, 'totp')), ...parameters, created_at: now, last_used_at: null });
     },
-    usedTotp: (subject, now) => store.touchTotp(subject, now),
+    async usedTotp(subject, now) {
+      const held = await store.getTotp(subject);
+      if (!held) return;
+      // A rotation of CREDENTIAL_KEY is under way: each secret in use moves to the first key (docs/deployment.md).
+      const secret = box.isCurrent(held.sealed_secret) ? null : box.open(held.sealed_secret, context(subject, 'totp'));
+      if (secret !== null) await store.putTotp(subject, { ...held, sealed_secret: box.seal(secret, context(subject, 'totp')), last_used_at: now });
+      else await store.touchTotp(subject, now);
+    },
     sealPending: (subject, secret) => box.seal(secret, context(subject, 'totp-pending')),
     openPending: (subject, sealed) => box.open(sealed, context(subject, 'totp-pending')),
   };

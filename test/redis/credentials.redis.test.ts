@@ -21,6 +21,11 @@ describeRedis('redis credential store: enrolled secrets sealed at rest', (ctx) =
       assert.ok(value && !value.includes(secret), `${key} holds no clear secret`);
     }
     assert.equal(await createCredentials(store, createSecretBox(['another'])).totp('alice'), null, 'without its key the secret does not open');
+    // Rotation: with CREDENTIAL_KEY=k2,k1 a secret in use is sealed again under k2, and then opens without k1.
+    const rotated = createCredentials(store, createSecretBox(['k2', 'k1']));
+    await rotated.usedTotp('alice', 3000);
+    assert.deepEqual(await createCredentials(store, createSecretBox(['k2'])).totp('alice'), { secret, algorithm: 'sha1', digits: 6, period: 30 });
+    assert.equal((await store.getTotp('alice'))?.last_used_at, 3000);
     assert.equal(await store.removeTotp('alice'), true);
     assert.equal(await credentials.totp('alice'), null);
     await store.touchTotp('nobody', 1);

@@ -30,5 +30,7 @@ describe('SecretBox: AES-256-GCM under CREDENTIAL_KEY', () => {
     const sealed = rotated.seal('NEW', 'ctx');
     assert.equal(box.open(sealed, 'ctx'), null, 'sealed under the new key');
     assert.equal(createSecretBox(['key-two']).open(sealed, 'ctx'), 'NEW');
+    assert.equal(rotated.isCurrent(sealed), true);
+    assert.equal(rotated.isCurrent(old), false);
   });
 });
