@@ -1,12 +1,17 @@
 import { join } from 'node:path';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
 import session, { type Store as SessionStore } from 'express-session';
-import type { AppConfig, Locations, OtpAuthenticatorConfig, PasswordConfig, TotpEnrollConfig } from '../config/types.js';
+import type { AppConfig, Locations, OtpAuthenticatorConfig, PasswordConfig, RecoveryCodesConfig, TotpEnrollConfig } from '../config/types.js';
 import { createSecretBox } from '../codes/secret-box.js';
 import type { CredentialStore } from '../store/credential-store.js';
 import { createCredentials, type Credentials } from '../store/credentials.js';
 import { createTotpEnrollRouter } from '../authn/totp-enroll-router.js';
+import { createRecoveryCodesRouter } from '../authn/recovery-codes-router.js';
 import { authnState } from '../authn/session-state.js';
+import { emitEvent } from '../events/bus.js';
+
+/** At this many recovery codes left or fewer, each use also logs OTP_200020 (make new ones). */
+const RECOVERY_CODES_LOW = 2;
 import { readSecrets, type Secrets } from '../config/secrets.js';
 import { log, warnOnce } from '../events/logger.js';
 import { redactSecrets } from '../events/redact.js';
@@ -40,7 +45,7 @@ import { refuseChoice } from '../authn/choice-refusal.js';
 
 /**
  * Builds every configured authenticator into one Express router. The host app mounts `session` (or its own
- * express-session) before `router`. It serves the built-in types (OTP, Chain, Selector, TotpEnroll, UserNameAndPassword); an entry of a
+ * express-session) before `router`. It serves the built-in types (OTP, Chain, Selector, TotpEnroll, RecoveryCodes, UserNameAndPassword); an entry of a
  * type a host registered (config/authenticator-types.ts) is left for the host to serve, with a warning.
  */
 export interface AuthnOptions {
@@ -98,7 +103,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   for (const p of problems) warnOnce(p.key, `${p.message}; refused with NODE_ENV=production`);
   const backend = await storeBackend(config, options, now);
   const store = backend.store;
-  const credentials = createCredentials(backend.credentials, createSecretBox(secrets.credentialKeys));
+  const credentials = createCredentials(backend.credentials, createSecretBox(secrets.credentialKeys), secrets.credentialKeys);
   const translations = await createTranslations(config.i18n, config.overlay_dir);
   const pipes = buildPipes(config.pipes, {
     otpKeys: secrets.otpKeys,
@@ -110,6 +115,15 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     ...(config.overlay_dir ? { messagesDir: join(config.overlay_dir, 'locales') } : {}),
     enrolledTotp: (subject: string) => credentials.totp(subject),
     usedTotp: (subject: string, at: number) => credentials.usedTotp(subject, at),
+    redeemRecoveryCode: async (subject: string, entered: unknown, traceId: string) => {
+      const result = await credentials.redeemRecoveryCode(subject, entered);
+      if (result.redeemed) {
+        const base = { IDENTIFIER: traceId, CUSTOMER_IDENTIFIER: subject };
+        emitEvent('OTP_200019', { codes_left: result.left }, new Date(now()), base);
+        if (result.left <= RECOVERY_CODES_LOW) emitEvent('OTP_200020', { codes_left: result.left }, new Date(now()), base);
+      }
+      return result;
+    },
     ...(store.claimTotpStep ? { claimTotpStep: (secretHash: string, step: number, forgetAt: number) => store.claimTotpStep!(secretHash, step, forgetAt) } : {}),
     reportError: (error, where) => log.error(redactSecrets(`pipe ${where.pipe}, valve ${where.valve}: ${where.reason}: ${error instanceof Error ? error.message : String(error)}`, where.secrets ?? [])),
   });
@@ -119,7 +133,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const chains = planChains(config);
   const selectors = planSelectors(config.authenticators);
   const paths = mountPaths(config.authenticators);
-  const choices = choiceSettings(config, (id, c) => options.limits?.(id, c) ?? backend.limits(id, c));
+  const choices = choiceSettings(config, (id, c) => options.limits?.(id, c) ?? backend.limits(id, c), (s) => credentials.recoveryCodesLeft(s));
   const lastHandler = authnErrorHandler();
   const router = express.Router();
   const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler, translations.remember);
@@ -150,6 +164,9 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     return step;
   };
   const byId = new Map(config.authenticators.map((a) => [a.id, a]));
+  // A factor was passed in this session when one of its logins (a Chain) finished: what replacing an app needs.
+  const chainIds = config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id);
+  const passedFactor = (req: Request) => chainIds.some((id) => authnState(req).completed.includes(id));
   for (const entry of config.authenticators) {
     const path = paths.get(entry.id) ?? `/${entry.id}`;
     const owner = selectors.ownerOf(entry.id);
@@ -163,9 +180,13 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       // Not added to `mounted`: it answers its own path only, never a choice's path under it.
       router.use(path, headers, createSelectorRouter(plan, selectors, step, config.overlay_dir));
     } else if (entry.canonicalType === 'TotpEnroll') {
-      const chainIds = config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id);
-      const passedFactor = (req: Request) => chainIds.some((id) => authnState(req).completed.includes(id));
-      router.use(path, headers, ...guard, createTotpEnrollRouter(entry.id, entry.config as unknown as TotpEnrollConfig, { credentials, now, overlayDir: config.overlay_dir, passedFactor }, step));
+      router.use(path, headers, ...guard, createTotpEnrollRouter(entry.id, entry.config as unknown as TotpEnrollConfig, {
+        credentials, now, overlayDir: config.overlay_dir, passedFactor,
+        ...(store.claimTotpStep ? { claimTotpStep: (h: string, s: number, f: number) => store.claimTotpStep!(h, s, f) } : {}),
+      }, step));
+      mounted.push(path);
+    } else if (entry.canonicalType === 'RecoveryCodes') {
+      router.use(path, headers, ...guard, createRecoveryCodesRouter(entry.id, entry.config as unknown as RecoveryCodesConfig, { credentials, now, overlayDir: config.overlay_dir, passedFactor }, step));
       mounted.push(path);
     } else if (entry.canonicalType === 'UserNameAndPassword') {
       const passwordConfig = entry.config as unknown as PasswordConfig;
@@ -187,7 +208,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       router.use(path, headers, ...guard, otp.router);
       mounted.push(path);
     } else {
-      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, Selector, TotpEnroll, UserNameAndPassword); mount its router yourself`);
+      log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, Selector, TotpEnroll, RecoveryCodes, UserNameAndPassword); mount its router yourself`);
     }
   }
   return {

@@ -28,7 +28,15 @@ function channelOf(config: AppConfig, otp: OtpAuthenticatorConfig): (address: st
   return (address) => (address.includes('@') ? 'email' : phone);
 }
 
-export function choiceSettings(config: AppConfig, limitsFor: (id: string, c: OtpAuthenticatorConfig) => RateLimits): Map<string, ChoiceSettings> {
+function redeemsRecoveryCodes(config: AppConfig, otp: OtpAuthenticatorConfig): boolean {
+  return config.pipes.find((p) => p.id === otp.pipe_id)?.valves.some((v) => v.name === 'RecoveryCodeValidate') ?? false;
+}
+
+export function choiceSettings(
+  config: AppConfig,
+  limitsFor: (id: string, c: OtpAuthenticatorConfig) => RateLimits,
+  recoveryCodesLeft?: (subject: string) => Promise<number>,
+): Map<string, ChoiceSettings> {
   const out = new Map<string, ChoiceSettings>();
   const byId = new Map(config.authenticators.map((a) => [a.id, a]));
   for (const selector of config.authenticators) {
@@ -47,7 +55,13 @@ export function choiceSettings(config: AppConfig, limitsFor: (id: string, c: Otp
       out.set(o.id, {
         config: choice,
         limits: splitLimits(limitsFor(o.id, choice), shared, ['failures_per_subject_per_hour']),
-        options: { group: selector.id, channelOf: channelOf(config, o.config) },
+        options: {
+          group: selector.id,
+          channelOf: channelOf(config, o.config),
+          // A recovery-code choice is offered only to a subject with codes left.
+          ...(redeemsRecoveryCodes(config, o.config) ? { silentChannel: 'recovery' } : {}),
+          ...(recoveryCodesLeft && redeemsRecoveryCodes(config, o.config) ? { available: async (s: string) => (await recoveryCodesLeft(s)) > 0 } : {}),
+        },
       });
     }
   }

@@ -39,6 +39,8 @@ export interface ChoiceControl {
   destination(req: Request): string | null;
   /** Cancels this choice's running transaction, if any; answers its phase afterwards (null: there was none). */
   cancelRunning(req: Request): Promise<string | null>;
+  /** Whether the subject has what this choice needs (recovery codes left, say); absent: always. */
+  available?(req: Request): Promise<boolean>;
   /** Counts a change of choice to this one in the store, atomically; false when `max` were already counted. */
   claimSwitch?(req: Request, max: number): Promise<boolean>;
 }
@@ -118,6 +120,16 @@ export function planSelectors(authenticators: readonly AuthenticatorEntry[]): Se
       const result = await choice.condition.test(conditionContext(req, choice.id));
       // A condition that fails to evaluate offers nothing: never a way the operator did not mean to open.
       if (result.ok && result.value) out.push(choice);
+    }
+    return filterByControl(req, out);
+  };
+
+  /** Then what the choice's own authenticator knows of the subject (a credential store lookup). */
+  const filterByControl = async (req: Request, choices: Choice[]): Promise<Choice[]> => {
+    const out: Choice[] = [];
+    for (const choice of choices) {
+      const check = controls.get(choice.id)?.available;
+      if (!check || (await check(req))) out.push(choice);
     }
     return out;
   };

@@ -10,6 +10,7 @@ import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { normaliseEnteredCode } from '../codes/code-hash.js';
 import { expandString } from '../pipes/expand.js';
+import { totpReplayKey } from '../valves/totp-validate.js';
 import type { Credentials } from '../store/credentials.js';
 import { renderEnrollPage } from '../web/enroll-page.js';
 import { pageContext } from '../web/page-context.js';
@@ -43,6 +44,8 @@ export interface EnrollServices {
   overlayDir: string | null;
   /** Whether this session passed a factor (its login finished): only then may an enrolled app be replaced. */
   passedFactor(req: Request): boolean;
+  /** The TOTP replay guard (TransactionStore.claimTotpStep): the code that activated an app does not log in after. */
+  claimTotpStep?(secretHash: string, step: number, forgetAt: number): Promise<boolean>;
 }
 
 const validate = new Ajv({ strict: false }).compile({
@@ -64,7 +67,7 @@ export function secretGroups(secret: string): string[] {
   return secret.match(/.{1,4}/g) ?? [];
 }
 
-export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, services: EnrollServices, step: StepHooks): Router {
+export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, services: EnrollServices, hooks: StepHooks): Router {
   const router = express.Router();
   const { credentials, now } = services;
 
@@ -142,10 +145,14 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
       throw new OtpError('NO_PENDING_CODE');
     }
     const token = normaliseEnteredCode(entered, 'numeric');
-    const ok = new RegExp(`^[0-9]{${config.digits}}$`).test(token) && (await verify({
+    const result = new RegExp(`^[0-9]{${config.digits}}$`).test(token) ? await verify({
       strategy: 'totp', secret, token, digits: config.digits, period: config.period, algorithm: config.algorithm,
       epoch: Math.floor(now() / 1000), epochTolerance: config.period,
-    })).valid;
+    }) : null;
+    // The time step that activated the app is used up, as a login's is (TotpValidate's replay guard, window 1).
+    const step = result !== null && result.valid && 'timeStep' in result ? Number(result.timeStep) : null;
+    const ok = step !== null
+      && (!services.claimTotpStep || await services.claimTotpStep(totpReplayKey(secret), step, (step + 2) * config.period * 1000));
     if (!ok) {
       held.wrong += 1;
       const left = config.max_attempts - held.wrong;
@@ -158,7 +165,7 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
     await credentials.enrolTotp(subject, secret, { algorithm: config.algorithm, digits: config.digits, period: config.period }, now());
     delete req.session.totp_enrol![id];
     emit(req, subject);
-    return step.complete(req, { totp_enrolled: true });
+    return hooks.complete(req, { totp_enrolled: true });
   };
 
   const post = async (req: Request, res: Response): Promise<void> => {

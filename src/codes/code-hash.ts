@@ -80,6 +80,12 @@ export function matchCode(
 
 export type CodeCharset = 'numeric' | 'alphanumeric';
 
+/** `alphanumeric` leaves out 0/O, 1/I/L so that nothing reads as something else. */
+export const CODE_ALPHABETS: Readonly<Record<CodeCharset, string>> = {
+  numeric: '0123456789',
+  alphanumeric: '23456789ABCDEFGHJKLMNPQRSTUVWXYZ',
+};
+
 const PLAIN_CODE = /^[0-9A-Za-z]*$/;
 const SEPARATORS = /[\s\p{Zs}\p{Pd}\p{Cf}\u2212]/gu;
 const UNICODE_DIGIT = /\p{Nd}/u;

@@ -33,4 +33,5 @@ registerAuthenticatorType({ name: 'OTP', aliases: ['OTPAuthenticator', 'OTPValid
 registerAuthenticatorType({ name: 'Chain', aliases: [] });
 registerAuthenticatorType({ name: 'Selector', aliases: [] });
 registerAuthenticatorType({ name: 'TotpEnroll', aliases: [] });
+registerAuthenticatorType({ name: 'RecoveryCodes', aliases: [] });
 registerAuthenticatorType({ name: 'UserNameAndPassword', aliases: [] });

@@ -51,7 +51,7 @@ function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<str
   const out: PathProblem[] = [];
   const type = getAuthenticatorType(a.type);
   if (!type) {
-    out.push({ path: `${at}.type`, message: `unknown authenticator type "${a.type}" (known: ${['OTP', 'OTPAuthenticator', 'OTPValidator', 'Chain', 'Selector', 'TotpEnroll', 'UserNameAndPassword'].join(', ')} and any registered by the host program)` });
+    out.push({ path: `${at}.type`, message: `unknown authenticator type "${a.type}" (known: ${['OTP', 'OTPAuthenticator', 'OTPValidator', 'Chain', 'Selector', 'TotpEnroll', 'RecoveryCodes', 'UserNameAndPassword'].join(', ')} and any registered by the host program)` });
     return out;
   }
   const c = a.config as Record<string, unknown>;

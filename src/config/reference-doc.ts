@@ -62,6 +62,7 @@ export function renderConfigReference(): string {
     table('`Chain`: `config`', defs.chainConfig ?? {}),
     table('`Selector`: `config`', defs.selectorConfig ?? {}),
     table('`TotpEnroll`: `config`', defs.totpEnrollConfig ?? {}),
+    table('`RecoveryCodes`: `config`', defs.recoveryCodesConfig ?? {}),
     table('`UserNameAndPassword`: `config`', defs.passwordConfig ?? {}),
   ].join('\n\n');
 }

@@ -94,6 +94,10 @@ export interface TotpEnrollConfig extends MountConfig {
   max_attempts: number;
 }
 
+export interface RecoveryCodesConfig extends MountConfig {
+  subject: string;
+}
+
 export interface PasswordConfig extends MountConfig {
   pipe_id: string;
   allowed_retries: number;

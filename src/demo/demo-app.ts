@@ -40,6 +40,7 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   };
   app.use('/authn/phone', authn.translations.middleware, signedIn);
   app.use('/authn/enroll', authn.translations.middleware, signedIn);
+  app.use('/authn/recovery-codes', authn.translations.middleware, signedIn);
   app.use(authn.router);
 
   app.get('/', (req, res) => {

@@ -34,6 +34,7 @@ ${tried}
 ${sections}
 <p><a href="/authn/phone">${escapeHtml(t('demo.verify_phone'))}</a></p>
 <p><a id="enroll-totp" href="/authn/enroll">${escapeHtml(t('demo.enroll_totp'))}</a></p>
+<p><a id="recovery-codes-link" href="/authn/recovery-codes">${escapeHtml(t('demo.recovery_codes'))}</a></p>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${escapeHtml(ctx.csrfToken)}"><button type="submit" class="secondary">${escapeHtml(t('demo.logout'))}</button></form>`;
   return renderShell(ctx, { title: t('demo.account'), body });
 }

@@ -31,6 +31,9 @@ export const EVENTS = {
   OTP_200015: { name: 'OTP method chosen', severity: 2 },
   OTP_200016: { name: 'OTP method switched', severity: 4 },
   OTP_200017: { name: 'OTP authenticator app enrolled', severity: 4 },
+  OTP_200018: { name: 'OTP recovery codes generated', severity: 4 },
+  OTP_200019: { name: 'OTP recovery code used', severity: 5 },
+  OTP_200020: { name: 'OTP recovery codes running low', severity: 5 },
 } as const satisfies Record<string, EventSpec>;
 
 export type EventId = keyof typeof EVENTS;

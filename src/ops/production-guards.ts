@@ -30,7 +30,7 @@ export function productionProblems(config: AppConfig, secrets: Secrets): GuardPr
 }
 
 export function usesCredentials(config: AppConfig): boolean {
-  return config.authenticators.some((a) => a.canonicalType === 'TotpEnroll')
+  return config.authenticators.some((a) => a.canonicalType === 'TotpEnroll' || a.canonicalType === 'RecoveryCodes')
     || config.pipes.some((p) => p.valves.some((v) => v.name === 'TotpValidate' && (v.config as { secret_source?: string } | undefined)?.secret_source === 'store'));
 }
 

@@ -42,6 +42,10 @@ export interface OtpEndpoints {
 export interface OtpChoiceOptions {
   group: string;
   channelOf(address: string): string;
+  /** The channel shown for a choice that sends nothing: `totp` (an authenticator app) unless said otherwise. */
+  silentChannel?: string;
+  /** Whether the subject can take this choice at all (has recovery codes left, say). */
+  available?(subject: string): Promise<boolean>;
 }
 
 export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks, asChoice?: OtpChoiceOptions): OtpEndpoints {
@@ -254,7 +258,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
 
   const choice: ChoiceControl = {
     channel(req) {
-      if (!config.pre_pipe_id) return 'totp';
+      if (!config.pre_pipe_id) return asChoice?.silentChannel ?? 'totp';
       const r = build(req);
       const address = r && config.destination.source ? r.expand(config.destination.source) : '';
       return address ? (asChoice?.channelOf(address) ?? null) : null;
@@ -264,6 +268,12 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       const address = r && config.pre_pipe_id && config.destination.source ? r.expand(config.destination.source).trim() : '';
       return address ? maskDestination(address) : null;
     },
+    ...(asChoice?.available ? {
+      available: async (req: Request) => {
+        const r = build(req);
+        return r !== null && (await asChoice.available!(r.subject));
+      },
+    } : {}),
     async claimSwitch(req, max) {
       const r = build(req);
       return r ? services.store.claimSwitch(r.key, max, services.now()) : true;

@@ -127,6 +127,8 @@ export interface ValveDeps {
    */
   enrolledTotp?(subject: string): Promise<{ secret: string; algorithm: 'sha1' | 'sha256' | 'sha512'; digits: 6 | 8; period: number } | null>;
   usedTotp?(subject: string, at: number): Promise<void>;
+  /** Redeems one of the subject's recovery codes (single use, atomic); `traceId` is the flow's, for the events. */
+  redeemRecoveryCode?(subject: string, entered: unknown, traceId: string): Promise<{ redeemed: boolean; left: number }>;
   /**
    * Told configuration warnings found when a valve is built (an SMS template that cannot fit one GSM-7 segment,
    * say), so the host can log them once. Optional: without it warnings are dropped.

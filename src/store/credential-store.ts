@@ -14,6 +14,12 @@ export interface TotpCredential {
   readonly last_used_at: number | null;
 }
 
+/** A subject's recovery codes, as keyed hashes (src/codes/recovery-codes.ts). */
+export interface RecoverySet {
+  readonly hashes: readonly string[];
+  readonly created_at: number;
+}
+
 export interface CredentialStore {
   getTotp(subject: string): Promise<TotpCredential | null>;
   /** Sets (or replaces) the subject's TOTP credential in one step. */
@@ -22,11 +28,22 @@ export interface CredentialStore {
   touchTotp(subject: string, at: number): Promise<void>;
   /** True when there was one. */
   removeTotp(subject: string): Promise<boolean>;
+  /** Replaces the subject's recovery codes at once: the old set is gone in the same step. */
+  putRecoveryCodes(subject: string, set: RecoverySet): Promise<void>;
+  /** How many of the subject's recovery codes are left (0 when none was made). */
+  recoveryCodesLeft(subject: string): Promise<number>;
+  /**
+   * Single use, atomic: removes the first of `candidates` (the entry's hash under each listed key) that is in the
+   * set; of any number of parallel redemptions of one code, one succeeds. Answers whether one was removed and how
+   * many are left.
+   */
+  redeemRecoveryCode(subject: string, candidates: readonly string[]): Promise<{ redeemed: boolean; left: number }>;
   close(): Promise<void>;
 }
 
 export class MemoryCredentialStore implements CredentialStore {
   private readonly totp = new Map<string, TotpCredential>();
+  private readonly recovery = new Map<string, Set<string>>();
 
   async getTotp(subject: string): Promise<TotpCredential | null> {
     return this.totp.get(subject) ?? null;
@@ -45,9 +62,25 @@ export class MemoryCredentialStore implements CredentialStore {
     return this.totp.delete(subject);
   }
 
+  async putRecoveryCodes(subject: string, set: RecoverySet): Promise<void> {
+    this.recovery.set(subject, new Set(set.hashes));
+  }
+
+  async recoveryCodesLeft(subject: string): Promise<number> {
+    return this.recovery.get(subject)?.size ?? 0;
+  }
+
+  async redeemRecoveryCode(subject: string, candidates: readonly string[]): Promise<{ redeemed: boolean; left: number }> {
+    const set = this.recovery.get(subject);
+    if (!set) return { redeemed: false, left: 0 };
+    const hit = candidates.find((c) => set.has(c));
+    if (hit !== undefined) set.delete(hit);
+    return { redeemed: hit !== undefined, left: set.size };
+  }
+
   /** Every value held, as a dump would show it (tests look for clear secrets in it). */
   dump(): string {
-    return JSON.stringify([...this.totp.entries()]);
+    return JSON.stringify([...this.totp.entries(), ...[...this.recovery.entries()].map(([k, v]) => [k, [...v]])]);
   }
 
   async close(): Promise<void> {}

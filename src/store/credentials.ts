@@ -3,6 +3,7 @@
  * so the store (and a dump of it) only ever holds ciphertext bound to the subject.
  */
 import type { SecretBox } from '../codes/secret-box.js';
+import { generateRecoveryCodes, normaliseRecoveryCode, recoveryHash, RECOVERY_CODE_LENGTH } from '../codes/recovery-codes.js';
 import type { CredentialStore, TotpCredential } from './credential-store.js';
 
 export interface TotpParameters {
@@ -24,12 +25,29 @@ export interface Credentials {
   /** Seals a pending secret for the session (the enrolment step keeps it there until it is confirmed). */
   sealPending(subject: string, secret: string): string;
   openPending(subject: string, sealed: string): string | null;
+  /** A new set of recovery codes, replacing the old one at once; the clear codes are answered once, never kept. */
+  newRecoveryCodes(subject: string, now: number): Promise<string[]>;
+  recoveryCodesLeft(subject: string): Promise<number>;
+  /** Redeems one code as entered (single use, atomic). */
+  redeemRecoveryCode(subject: string, entered: unknown): Promise<{ redeemed: boolean; left: number }>;
 }
 
 const context = (subject: string, what: string) => `${what}\0${subject}`;
 
-export function createCredentials(store: CredentialStore, box: SecretBox): Credentials {
+export function createCredentials(store: CredentialStore, box: SecretBox, keys: readonly string[]): Credentials {
   return {
+    async newRecoveryCodes(subject, now) {
+      const codes = generateRecoveryCodes();
+      await store.putRecoveryCodes(subject, { hashes: codes.map((c) => recoveryHash(keys[0]!, subject, c)), created_at: now });
+      return codes;
+    },
+    recoveryCodesLeft: (subject) => store.recoveryCodesLeft(subject),
+    async redeemRecoveryCode(subject, entered) {
+      const code = normaliseRecoveryCode(entered);
+      if (code.length !== RECOVERY_CODE_LENGTH) return { redeemed: false, left: await store.recoveryCodesLeft(subject) };
+      // Under every listed key: codes made before a rotation of CREDENTIAL_KEY still work.
+      return store.redeemRecoveryCode(subject, keys.map((k) => recoveryHash(k, subject, code)));
+    },
     store,
     async totp(subject) {
       const held = await store.getTotp(subject);

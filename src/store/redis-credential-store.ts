@@ -23,6 +23,21 @@ redis.call('SET', KEYS[1], cjson.encode(c))
 return 1
 `);
 
+// The set is replaced in one script: no moment where old and new codes both work, or neither.
+const PUT_SET = script(`
+redis.call('DEL', KEYS[1])
+if #ARGV > 0 then redis.call('SADD', KEYS[1], unpack(ARGV)) end
+return 1
+`);
+const COUNT = script(`return redis.call('SCARD', KEYS[1])`);
+// Single use: SREM is the check and the use in one step.
+const REDEEM = script(`
+for _, h in ipairs(ARGV) do
+  if redis.call('SREM', KEYS[1], h) == 1 then return { 1, redis.call('SCARD', KEYS[1]) } end
+end
+return { 0, redis.call('SCARD', KEYS[1]) }
+`);
+
 export class RedisCredentialStore implements CredentialStore {
   constructor(
     private readonly client: RedisScriptClient,
@@ -45,6 +60,19 @@ export class RedisCredentialStore implements CredentialStore {
 
   async removeTotp(subject: string): Promise<boolean> {
     return (await this.run(DEL, credentialKey(this.prefix, subject, 'totp'), [])) === 1;
+  }
+
+  async putRecoveryCodes(subject: string, set: { hashes: readonly string[] }): Promise<void> {
+    await this.run(PUT_SET, credentialKey(this.prefix, subject, 'recovery'), [...set.hashes]);
+  }
+
+  async recoveryCodesLeft(subject: string): Promise<number> {
+    return Number(await this.run(COUNT, credentialKey(this.prefix, subject, 'recovery'), []));
+  }
+
+  async redeemRecoveryCode(subject: string, candidates: readonly string[]): Promise<{ redeemed: boolean; left: number }> {
+    const [hit, left] = (await this.run(REDEEM, credentialKey(this.prefix, subject, 'recovery'), [...candidates])) as [number, number];
+    return { redeemed: hit === 1, left: Number(left) };
   }
 
   async close(): Promise<void> {}

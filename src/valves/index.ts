@@ -16,6 +16,7 @@ import { smsSend, smsSendSchema } from './sms-send.js';
 import { voiceCall, voiceCallSchema } from './voice-call.js';
 import { emailSend, emailSendSchema } from './email-send.js';
 import { totpValidate, totpValidateSchema } from './totp-validate.js';
+import { recoveryCodeValidate, recoveryCodeValidateSchema } from './recovery-code-validate.js';
 
 export const BUILTIN_VALVES = [
   'PhoneNormalize',
@@ -31,6 +32,7 @@ export const BUILTIN_VALVES = [
   'VoiceCall',
   'EmailSend',
   'TotpValidate',
+  'RecoveryCodeValidate',
 ] as const;
 
 export function registerBuiltinValves(): void {
@@ -47,6 +49,7 @@ export function registerBuiltinValves(): void {
   registerValve('VoiceCall', voiceCall, { configSchema: voiceCallSchema });
   registerValve('EmailSend', emailSend, { configSchema: emailSendSchema });
   registerValve('TotpValidate', totpValidate, { configSchema: totpValidateSchema });
+  registerValve('RecoveryCodeValidate', recoveryCodeValidate, { configSchema: recoveryCodeValidateSchema });
 }
 
 registerBuiltinValves();

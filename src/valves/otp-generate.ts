@@ -5,13 +5,9 @@
 import { randomInt } from 'node:crypto';
 import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
-import { hashCode, type CodeCharset } from '../codes/code-hash.js';
+import { CODE_ALPHABETS, hashCode, type CodeCharset } from '../codes/code-hash.js';
 
-/** `alphanumeric` leaves out 0/O, 1/I/L so that nothing reads as something else. */
-export const CODE_ALPHABETS: Readonly<Record<CodeCharset, string>> = {
-  numeric: '0123456789',
-  alphanumeric: '23456789ABCDEFGHJKLMNPQRSTUVWXYZ',
-};
+export { CODE_ALPHABETS };
 
 /** Both minima give about 20 bits or more (10^6, 32^4). */
 export const CODE_LENGTHS: Readonly<Record<CodeCharset, { min: number; max: number }>> = {

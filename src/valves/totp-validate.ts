@@ -58,6 +58,11 @@ export function normaliseTotpSecret(secret: string): string | null {
   return /^[A-Z2-7]+$/.test(s) ? s : null;
 }
 
+/** The replay guard's key of a secret (a digest, never the secret); TotpEnroll claims the step its activation used. */
+export function totpReplayKey(secret: string): string {
+  return secretKey(secret);
+}
+
 function secretKey(secret: string): string {
   return createHash('sha256').update(`totp-step\0${secret}`).digest('hex');
 }

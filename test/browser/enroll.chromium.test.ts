@@ -112,13 +112,29 @@ describe('browser: enrolling an authenticator app (TotpEnroll) in real Chromium'
     assert.match(page.url(), /\/authn\/(login|password)$/, `signed out: /account leads to the login (${page.url()})`);
   }
 
-  /** Password again, the list of ways, the authenticator app: a code of `secret` leads to /account. */
-  async function logInWithApp(page: Page, secret: string): Promise<void> {
+  /**
+   * Password again, the list of ways, the authenticator app: a code of `rejected` (when given) is refused, and a
+   * code of `secret` leads to /account.
+   */
+  async function logInWithApp(page: Page, secret: string, rejected?: { secret: string; script: boolean }): Promise<void> {
     await password(page);
     await page.goto(`${demo.url}/authn/method?choose=1`);
     assert.equal((await page.textContent('#choose-totp'))?.trim(), en.selector.totp);
     await clickTo(page, '#choose-totp', '**/authn/method/totp');
-    await page.fill('#otp', await generate({ strategy: 'totp', secret }));
+    if (rejected) {
+      await page.fill('#otp', await generate({ strategy: 'totp', secret: rejected.secret }));
+      if (rejected.script) {
+        await page.click('#otp-form button');
+        await page.waitForFunction((msg) => document.getElementById('otp-error')?.textContent === msg, en.otp_validation.ERROR);
+      } else {
+        await Promise.all([page.waitForNavigation(), page.click('#otp-form button')]);
+        assert.equal(await page.textContent('#otp-error'), en.otp_validation.ERROR);
+      }
+      assert.match(page.url(), /\/authn\/method\/totp$/, 'the code of the user-file secret was refused');
+    }
+    // The next time step's code: the step that activated the app is used up (the replay guard), and one step
+    // ahead is within the window.
+    await page.fill('#otp', await generate({ strategy: 'totp', secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
     await clickTo(page, '#otp-form button', '**/account');
     assert.equal((await page.textContent('#otp-method'))?.trim(), 'totp');
     assert.match(await page.textContent('#otp-report') ?? '', /"status": "approved"/);
@@ -141,7 +157,7 @@ describe('browser: enrolling an authenticator app (TotpEnroll) in real Chromium'
 
     await activate(page, secret);
     await logOut(page);
-    await logInWithApp(page, secret);
+    await logInWithApp(page, secret, { secret: FILE_SECRET, script: options.javaScriptEnabled !== false });
     await page.context().close();
   }
 

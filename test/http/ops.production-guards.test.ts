@@ -20,8 +20,8 @@ function productionConfig(change: (c: Record<string, any>) => void = () => {}): 
     { id: 'otp-send', valves: [{ name: 'PhoneNormalize', config: { default_country: 'SE' } }, { name: 'OtpGenerate' }, { name: 'SmsSend', config: { url: 'http://127.0.0.1:9/sms', body: { to: '{{to}}', text: '{{text}}' } } }] },
     { id: 'otp-validate', valves: [{ name: 'OtpValidate' }] },
   ];
-  // The demo's selector keeps its SMS choice only: the e-mail and app choices need pipes this check is not about.
-  config.authenticators = config.authenticators.filter((a: { id: string }) => a.id !== 'email' && a.id !== 'totp');
+  // The demo's selector keeps its SMS choice only: the e-mail, app and recovery choices need pipes this check is not about.
+  config.authenticators = config.authenticators.filter((a: { id: string }) => !['email', 'totp', 'recovery'].includes(a.id));
   config.authenticators.find((a: { id: string }) => a.id === 'method').config.choices = [{ id: 'otp' }];
   config.store = { type: 'redis', url: 'redis://127.0.0.1:9' };
   config.server.session.secure = true;

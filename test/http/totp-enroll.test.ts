@@ -84,7 +84,8 @@ describe('TotpEnroll: an authenticator app enrolled with a QR code, then used to
     await signIn(agent, 'alice', 'wonderland', '+46701234567');
     const res = await agent.get('/authn/enroll').set('Accept', 'application/json').expect(200);
     const secret = secretOf(res.body);
-    await agent.post('/authn/enroll').set('X-CSRF-Token', res.body.csrf_token).send({ type: 'start', data: { otp: await generate({ strategy: 'totp', secret }) } }).expect(200);
+    const activation = await generate({ strategy: 'totp', secret });
+    await agent.post('/authn/enroll').set('X-CSRF-Token', res.body.csrf_token).send({ type: 'start', data: { otp: activation } }).expect(200);
     const dump = (demo.authn.credentials.store as MemoryCredentialStore).dump();
     assert.ok(!dump.includes(secret), 'the store holds no clear secret');
     assert.match(dump, /"sealed_secret":"v1\./);
@@ -95,7 +96,10 @@ describe('TotpEnroll: an authenticator app enrolled with a QR code, then used to
     const page = await next.get('/authn/method/totp').set('Accept', 'application/json').expect(200);
     const old = await next.post('/authn/method/totp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: await generate({ strategy: 'totp', secret: FILE_SECRET }) } });
     assert.equal(old.body.error?.code, 'INVALID_OTP', 'the file secret was replaced');
-    const done = await next.post('/authn/method/totp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: await generate({ strategy: 'totp', secret }) } });
+    const replayed = await next.post('/authn/method/totp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: activation } });
+    assert.equal(replayed.body.error?.code, 'INVALID_OTP', 'the code that activated the app does not also log in');
+    // The next time step's code (one step ahead is within the window of 1).
+    const done = await next.post('/authn/method/totp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: await generate({ strategy: 'totp', secret, epoch: Math.floor(Date.now() / 1000) + 30 }) } });
     assert.deepEqual(done.body, { status: 'COMPLETED', location: '/account' });
     const held = await demo.authn.credentials.store.getTotp('alice');
     assert.ok(held?.last_used_at, 'its use is recorded');

@@ -28,7 +28,7 @@ describe('the default pipes in pipes/', () => {
 
   it('are valid and carry the ids the demo config names', async () => {
     const defs = await loadPipes();
-    assert.deepEqual(defs.map((d) => d.id).sort(), ['demo-users', 'otp-send', 'otp-send-email', 'otp-validate', 'totp-validate']);
+    assert.deepEqual(defs.map((d) => d.id).sort(), ['demo-users', 'otp-send', 'otp-send-email', 'otp-validate', 'recovery-validate', 'totp-validate']);
     for (const def of defs) assert.deepEqual(checkPipeDefinition(def), [], def.id);
   });
 
