@@ -62,7 +62,7 @@ describe('recovery codes: made once, shown once, each works once (demo)', () => 
     await agent.post('/authn/recovery-codes').set('X-CSRF-Token', 'forged').send({ type: 'generate' }).expect(403);
   });
 
-  it('the login offers "Recovery code" only to a user with codes; a code works once, typed any way; a new set replaces the old at once', async () => {
+  it('the login offers the recovery-code choice only to a user with codes; a code works once, typed any way; a new set replaces the old at once', async () => {
     const carol = request.agent(demo.app);
     await password(carol, 'carol', 'bletchley');
     assert.deepEqual((await carol.get('/authn/method?choose=1').set('Accept', 'application/json')).body.choices.map((c: { id: string }) => c.id), ['otp']);
