@@ -40,7 +40,7 @@ import { choiceSettings } from './selector-choices.js';
 import { createAuthnStrategy } from '../authn/passport-strategy.js';
 import { jsonShortcut } from '../authn/json-shortcut.js';
 import { createPasswordRouter } from '../authn/password-router.js';
-import { standaloneStep, type StepHooks } from '../authn/step.js';
+import { passedFactorFor, standaloneStep, type StepHooks } from '../authn/step.js';
 import { refuseChoice } from '../authn/choice-refusal.js';
 
 /**
@@ -133,7 +133,10 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
   const chains = planChains(config);
   const selectors = planSelectors(config.authenticators);
   const paths = mountPaths(config.authenticators);
-  const choices = choiceSettings(config, (id, c) => options.limits?.(id, c) ?? backend.limits(id, c), (s) => credentials.recoveryCodesLeft(s));
+  const choices = choiceSettings(config, (id, c) => options.limits?.(id, c) ?? backend.limits(id, c), {
+    recoveryCodesLeft: (s) => credentials.recoveryCodesLeft(s),
+    hasTotp: async (s) => (await credentials.store.getTotp(s)) !== null,
+  });
   const lastHandler = authnErrorHandler();
   const router = express.Router();
   const shortcut = jsonShortcut(apiSecurityHeaders(config), lastHandler, translations.remember);
@@ -164,9 +167,8 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     return step;
   };
   const byId = new Map(config.authenticators.map((a) => [a.id, a]));
-  // A factor was passed in this session when one of its logins (a Chain) finished: what replacing an app needs.
-  const chainIds = config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id);
-  const passedFactor = (req: Request) => chainIds.some((id) => authnState(req).completed.includes(id));
+  // A factor was passed in this session for the subject when a login finished for it: what replacing an app needs.
+  const passedFactor = (req: Request, subjectOf: (exports: Record<string, unknown>) => string) => passedFactorFor(authnState(req), subjectOf);
   for (const entry of config.authenticators) {
     const path = paths.get(entry.id) ?? `/${entry.id}`;
     const owner = selectors.ownerOf(entry.id);

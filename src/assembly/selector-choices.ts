@@ -1,6 +1,7 @@
 import type { AppConfig, OtpAuthenticatorConfig, OtpRateLimitsConfig, SelectorConfig } from '../config/types.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { splitLimits } from '../limits/split-limits.js';
+import { expandString } from '../pipes/expand.js';
 import type { OtpChoiceOptions } from '../otp/otp-router.js';
 
 /**
@@ -32,10 +33,31 @@ function redeemsRecoveryCodes(config: AppConfig, otp: OtpAuthenticatorConfig): b
   return config.pipes.find((p) => p.id === otp.pipe_id)?.valves.some((v) => v.name === 'RecoveryCodeValidate') ?? false;
 }
 
+/** What a choice's availability may ask of the credential store. */
+export interface ChoiceCredentials {
+  recoveryCodesLeft(subject: string): Promise<number>;
+  hasTotp(subject: string): Promise<boolean>;
+}
+
+/**
+ * A choice whose validation pipe needs something of the subject is offered only when the subject has it: recovery
+ * codes left (RecoveryCodeValidate); an enrolled app, or the `secret` that serves until one is (TotpValidate with
+ * `secret_source: "store"`).
+ */
+function availability(config: AppConfig, otp: OtpAuthenticatorConfig, credentials: ChoiceCredentials): OtpChoiceOptions['available'] {
+  const valves = config.pipes.find((p) => p.id === otp.pipe_id)?.valves ?? [];
+  if (valves.some((v) => v.name === 'RecoveryCodeValidate')) return async (s) => (await credentials.recoveryCodesLeft(s)) > 0;
+  const totp = valves.find((v) => v.name === 'TotpValidate' && (v.config as { secret_source?: string } | undefined)?.secret_source === 'store');
+  if (!totp) return undefined;
+  const fallback = (totp.config as { secret?: string }).secret;
+  return async (s, exports) => (await credentials.hasTotp(s))
+    || (fallback !== undefined && String(expandString(fallback, { exports } as unknown as Parameters<typeof expandString>[1]) ?? '').trim() !== '');
+}
+
 export function choiceSettings(
   config: AppConfig,
   limitsFor: (id: string, c: OtpAuthenticatorConfig) => RateLimits,
-  recoveryCodesLeft?: (subject: string) => Promise<number>,
+  credentials?: ChoiceCredentials,
 ): Map<string, ChoiceSettings> {
   const out = new Map<string, ChoiceSettings>();
   const byId = new Map(config.authenticators.map((a) => [a.id, a]));
@@ -60,7 +82,7 @@ export function choiceSettings(
           channelOf: channelOf(config, o.config),
           // A recovery-code choice is offered only to a subject with codes left.
           ...(redeemsRecoveryCodes(config, o.config) ? { silentChannel: 'recovery' } : {}),
-          ...(recoveryCodesLeft && redeemsRecoveryCodes(config, o.config) ? { available: async (s: string) => (await recoveryCodesLeft(s)) > 0 } : {}),
+          ...(credentials && availability(config, o.config, credentials) ? { available: availability(config, o.config, credentials)! } : {}),
         },
       });
     }

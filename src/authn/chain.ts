@@ -96,6 +96,7 @@ export function planChains(config: AppConfig): Chains {
     const next = nextLeaf(req, root.leaves);
     if (next) return next.path;
     const user = userFromSession(state);
+    state.login_exports = structuredClone(state.exports);
     if (user) {
       await login(req, user);
       csrfToken(req, true);

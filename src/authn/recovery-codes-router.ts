@@ -22,17 +22,21 @@ export interface RecoveryServices {
   credentials: Credentials;
   now: () => number;
   overlayDir: string | null;
-  passedFactor(req: Request): boolean;
+  passedFactor(req: Request, subjectOf: (exports: Record<string, unknown>) => string): boolean;
 }
 
 export function createRecoveryCodesRouter(id: string, config: RecoveryCodesConfig, services: RecoveryServices, step: StepHooks): Router {
   const router = express.Router();
   const { credentials, now } = services;
 
+  const subjectIn = (exports: Record<string, unknown>): string => {
+    const value = expandString(config.subject, { exports } as unknown as Parameters<typeof expandString>[1]);
+    return typeof value === 'string' ? value.trim() : '';
+  };
+  /** Only after passing a factor as this subject in this session (src/authn/step.ts, passedFactorFor). */
   const subjectOf = (req: Request): string => {
-    const value = expandString(config.subject, { exports: authnState(req).exports } as unknown as Parameters<typeof expandString>[1]);
-    const subject = typeof value === 'string' ? value.trim() : '';
-    if (!subject || !services.passedFactor(req)) throw new OtpError('NOT_IN_FLOW');
+    const subject = subjectIn(authnState(req).exports);
+    if (!subject || !services.passedFactor(req, subjectIn)) throw new OtpError('NOT_IN_FLOW');
     return subject;
   };
 

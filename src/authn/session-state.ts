@@ -16,6 +16,11 @@ export interface AuthnState {
   counters: Record<string, number>;
   /** What each completed step exported, so a step run again replaces its own exports instead of merging. */
   step_exports?: Record<string, Record<string, unknown>>;
+  /**
+   * The exports as they stood when a login (a root Chain) finished in this session: whose factor was passed. A
+   * step that needs a passed factor (replacing an app, new recovery codes) compares its subject under these.
+   */
+  login_exports?: Record<string, unknown>;
   /** Per Selector id: the choice made, the switches so far and each choice tried (src/authn/selector-state.ts). */
   selectors?: Record<string, SelectorState>;
 }

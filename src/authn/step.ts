@@ -65,6 +65,18 @@ export function restartFrom(state: AuthnState, before: readonly string[], from: 
   }
 }
 
+/**
+ * Whether this session passed a factor for the subject `subjectOf` names now: a login finished in it, and the
+ * same expression over the exports of that login names the same subject (another user's password entered after it
+ * does not count).
+ */
+export function passedFactorFor(state: AuthnState, subjectOf: (exports: Record<string, unknown>) => string): boolean {
+  const then = state.login_exports;
+  if (!then) return false;
+  const subject = subjectOf(state.exports);
+  return subject !== '' && subjectOf(then) === subject;
+}
+
 export function standaloneStep(id: string, own: Locations): StepHooks {
   const locations = resolveLocations(own);
   return {

@@ -10,7 +10,7 @@ import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { normaliseEnteredCode } from '../codes/code-hash.js';
 import { expandString } from '../pipes/expand.js';
-import { totpReplayKey } from '../valves/totp-validate.js';
+import { MAX_TOTP_WINDOW, totpReplayKey } from '../valves/totp-validate.js';
 import type { Credentials } from '../store/credentials.js';
 import { renderEnrollPage } from '../web/enroll-page.js';
 import { pageContext } from '../web/page-context.js';
@@ -43,7 +43,7 @@ export interface EnrollServices {
   now: () => number;
   overlayDir: string | null;
   /** Whether this session passed a factor (its login finished): only then may an enrolled app be replaced. */
-  passedFactor(req: Request): boolean;
+  passedFactor(req: Request, subjectOf: (exports: Record<string, unknown>) => string): boolean;
   /** The TOTP replay guard (TransactionStore.claimTotpStep): the code that activated an app does not log in after. */
   claimTotpStep?(secretHash: string, step: number, forgetAt: number): Promise<boolean>;
 }
@@ -71,12 +71,18 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
   const router = express.Router();
   const { credentials, now } = services;
 
-  const subjectOf = (req: Request): string => {
-    const exports = authnState(req).exports;
+  const subjectIn = (exports: Record<string, unknown>): string => {
     const value = expandString(config.subject, { exports } as unknown as Parameters<typeof expandString>[1]);
-    const subject = typeof value === 'string' ? value.trim() : '';
+    return typeof value === 'string' ? value.trim() : '';
+  };
+  const subjectOf = (req: Request): string => {
+    const subject = subjectIn(authnState(req).exports);
     if (!subject) throw new OtpError('NOT_IN_FLOW');
     return subject;
+  };
+  /** A subject who has an app replaces it only after passing a factor as that subject in this session. */
+  const mayEnrol = async (req: Request, subject: string): Promise<void> => {
+    if ((await credentials.store.getTotp(subject)) && !services.passedFactor(req, subjectIn)) throw new OtpError('NOT_IN_FLOW');
   };
 
   const emit = (req: Request, subject: string) => emitEvent('OTP_200017', { subject_enrolled: true }, new Date(now()), {
@@ -85,7 +91,7 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
 
   /** The live pending secret of this session for this subject, made when there is none. */
   const pending = async (req: Request, subject: string): Promise<{ secret: string; held: Pending }> => {
-    if ((await credentials.store.getTotp(subject)) && !services.passedFactor(req)) throw new OtpError('NOT_IN_FLOW');
+    await mayEnrol(req, subject);
     const all = (req.session.totp_enrol ??= {});
     const held = all[id];
     const open = held && held.expires_at > now() ? credentials.openPending(subject, held.sealed) : null;
@@ -108,6 +114,8 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
   };
 
   const sendPage = async (req: Request, res: Response, status: number, error?: string): Promise<void> => {
+    // The page carries the secret: never kept by a cache.
+    res.setHeader('Cache-Control', 'no-store');
     let model: Awaited<ReturnType<typeof view>> | null = null;
     try {
       model = await view(req, subjectOf(req));
@@ -137,6 +145,8 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
   /** Checks the code against the pending secret; activates it when right. Answers where the browser goes next. */
   const activate = async (req: Request, entered: string): Promise<string> => {
     const subject = subjectOf(req);
+    // Checked again: an app may have been enrolled (by its owner) since this key was shown.
+    await mayEnrol(req, subject);
     const held = req.session.totp_enrol?.[id];
     const secret = held && held.expires_at > now() ? credentials.openPending(subject, held.sealed) : null;
     // Expired, replayed after activation, or never shown: nothing is pending.
@@ -152,7 +162,7 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
     // The time step that activated the app is used up, as a login's is (TotpValidate's replay guard, window 1).
     const step = result !== null && result.valid && 'timeStep' in result ? Number(result.timeStep) : null;
     const ok = step !== null
-      && (!services.claimTotpStep || await services.claimTotpStep(totpReplayKey(secret), step, (step + 2) * config.period * 1000));
+      && (!services.claimTotpStep || await services.claimTotpStep(totpReplayKey(secret), step, (step + MAX_TOTP_WINDOW + 1) * config.period * 1000));
     if (!ok) {
       held.wrong += 1;
       const left = config.max_attempts - held.wrong;

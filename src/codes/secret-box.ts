@@ -45,10 +45,13 @@ export function createSecretBox(secrets: readonly string[]): SecretBox {
       if (parts.length !== 5 || parts[0] !== 'v1') return null;
       const key = keys.find((k) => k.id === parts[1]);
       if (!key) return null;
+      const tag = Buffer.from(parts[4]!, 'base64url');
+      // A short tag would be accepted by Node and is easier to forge: only the full 16 bytes.
+      if (tag.length !== 16) return null;
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(parts[2]!, 'base64url'));
+        const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(parts[2]!, 'base64url'), { authTagLength: 16 });
         decipher.setAAD(Buffer.from(context, 'utf8'));
-        decipher.setAuthTag(Buffer.from(parts[4]!, 'base64url'));
+        decipher.setAuthTag(tag);
         return Buffer.concat([decipher.update(Buffer.from(parts[3]!, 'base64url')), decipher.final()]).toString('utf8');
       } catch {
         return null;

@@ -46,7 +46,7 @@ function checkPipes(pipes: RawPipe[]): PathProblem[] {
   return out;
 }
 
-function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<string>, ids: Set<string>, isChoice: boolean): PathProblem[] {
+function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<string>, ids: Set<string>, isChoice: boolean, types: Map<string, string>): PathProblem[] {
   const at = `authenticators[${index}]`;
   const out: PathProblem[] = [];
   const type = getAuthenticatorType(a.type);
@@ -82,6 +82,7 @@ function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<str
     chain.forEach((step, s) => {
       if (step.id === a.id) out.push({ path: `${at}.config.chain[${s}].id`, message: 'a chain cannot contain itself' });
       else if (!ids.has(step.id)) out.push({ path: `${at}.config.chain[${s}].id`, message: `no authenticator has id "${step.id}"` });
+      else if (types.get(step.id) === 'RecoveryCodes') out.push({ path: `${at}.config.chain[${s}].id`, message: `"${step.id}" is a RecoveryCodes step: it needs a finished login, so it cannot be a step of one; serve it to signed-in users` });
     });
   }
   if (type.configSchema) {
@@ -129,7 +130,8 @@ export function crossCheckAll(config: RawConfig, availableLanguages: readonly st
   const ids = new Set(config.authenticators.map((a) => a.id));
   const choices = selectorsOfChoices(config.authenticators);
   out.push(...duplicates(config.authenticators, (a) => a.id, 'authenticators', 'authenticator id'));
-  config.authenticators.forEach((a, i) => out.push(...checkAuthenticator(a, i, pipeIds, ids, choices.has(a.id))));
+  const types = new Map(config.authenticators.map((a) => [a.id, a.type]));
+  config.authenticators.forEach((a, i) => out.push(...checkAuthenticator(a, i, pipeIds, ids, choices.has(a.id), types)));
   out.push(...chainCycles(config.authenticators));
   const selectors = checkSelectors(config.authenticators);
   out.push(...selectors.problems);

@@ -31,7 +31,8 @@ export function productionProblems(config: AppConfig, secrets: Secrets): GuardPr
 
 export function usesCredentials(config: AppConfig): boolean {
   return config.authenticators.some((a) => a.canonicalType === 'TotpEnroll' || a.canonicalType === 'RecoveryCodes')
-    || config.pipes.some((p) => p.valves.some((v) => v.name === 'TotpValidate' && (v.config as { secret_source?: string } | undefined)?.secret_source === 'store'));
+    || config.pipes.some((p) => p.valves.some((v) => v.name === 'RecoveryCodeValidate'
+      || (v.name === 'TotpValidate' && (v.config as { secret_source?: string } | undefined)?.secret_source === 'store')));
 }
 
 export class ProductionRefusedError extends Error {

@@ -44,8 +44,8 @@ export interface OtpChoiceOptions {
   channelOf(address: string): string;
   /** The channel shown for a choice that sends nothing: `totp` (an authenticator app) unless said otherwise. */
   silentChannel?: string;
-  /** Whether the subject can take this choice at all (has recovery codes left, say). */
-  available?(subject: string): Promise<boolean>;
+  /** Whether the subject can take this choice at all (has recovery codes left, an app enrolled, say). */
+  available?(subject: string, exports: Record<string, unknown>): Promise<boolean>;
 }
 
 export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, services: OtpServices, step: StepHooks, asChoice?: OtpChoiceOptions): OtpEndpoints {
@@ -271,7 +271,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     ...(asChoice?.available ? {
       available: async (req: Request) => {
         const r = build(req);
-        return r !== null && (await asChoice.available!(r.subject));
+        return r !== null && (await asChoice.available!(r.subject, r.exports));
       },
     } : {}),
     async claimSwitch(req, max) {

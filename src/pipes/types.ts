@@ -125,7 +125,7 @@ export interface ValveDeps {
    * A subject's enrolled TOTP secret and its parameters, opened from the credential store (TotpValidate with
    * `secret_source: "store"`), or null when the subject has none; and the record of its use.
    */
-  enrolledTotp?(subject: string): Promise<{ secret: string; algorithm: 'sha1' | 'sha256' | 'sha512'; digits: 6 | 8; period: number } | null>;
+  enrolledTotp?(subject: string): Promise<{ secret: string; algorithm: 'sha1' | 'sha256' | 'sha512'; digits: 6 | 8; period: number } | null | 'unusable'>;
   usedTotp?(subject: string, at: number): Promise<void>;
   /** Redeems one of the subject's recovery codes (single use, atomic); `traceId` is the flow's, for the events. */
   redeemRecoveryCode?(subject: string, entered: unknown, traceId: string): Promise<{ redeemed: boolean; left: number }>;

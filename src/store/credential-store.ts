@@ -28,6 +28,8 @@ export interface CredentialStore {
   touchTotp(subject: string, at: number): Promise<void>;
   /** True when there was one. */
   removeTotp(subject: string): Promise<boolean>;
+  /** Replaces `sealed_secret` (and sets `last_used_at`) only if it is still `from`, in one step; true when it did. */
+  resealTotp(subject: string, from: string, to: string, at: number): Promise<boolean>;
   /** Replaces the subject's recovery codes at once: the old set is gone in the same step. */
   putRecoveryCodes(subject: string, set: RecoverySet): Promise<void>;
   /** How many of the subject's recovery codes are left (0 when none was made). */
@@ -60,6 +62,13 @@ export class MemoryCredentialStore implements CredentialStore {
 
   async removeTotp(subject: string): Promise<boolean> {
     return this.totp.delete(subject);
+  }
+
+  async resealTotp(subject: string, from: string, to: string, at: number): Promise<boolean> {
+    const held = this.totp.get(subject);
+    if (!held || held.sealed_secret !== from) return false;
+    this.totp.set(subject, { ...held, sealed_secret: to, last_used_at: at });
+    return true;
   }
 
   async putRecoveryCodes(subject: string, set: RecoverySet): Promise<void> {

@@ -18,8 +18,11 @@ export interface EnrolledTotp extends TotpParameters {
 
 export interface Credentials {
   readonly store: CredentialStore;
-  /** The subject's enrolled secret in clear, or null (none, or sealed under a key no longer configured). */
-  totp(subject: string): Promise<EnrolledTotp | null>;
+  /**
+   * The subject's enrolled secret in clear; null when none is enrolled; `unusable` when one is but does not open
+   * (sealed under a key no longer listed, or changed): the caller must fail closed, never fall back.
+   */
+  totp(subject: string): Promise<EnrolledTotp | null | 'unusable'>;
   enrolTotp(subject: string, secret: string, parameters: TotpParameters, now: number): Promise<void>;
   usedTotp(subject: string, now: number): Promise<void>;
   /** Seals a pending secret for the session (the enrolment step keeps it there until it is confirmed). */
@@ -53,7 +56,7 @@ export function createCredentials(store: CredentialStore, box: SecretBox, keys: 
       const held = await store.getTotp(subject);
       if (!held) return null;
       const secret = box.open(held.sealed_secret, context(subject, 'totp'));
-      return secret === null ? null : { secret, algorithm: held.algorithm, digits: held.digits, period: held.period };
+      return secret === null ? 'unusable' : { secret, algorithm: held.algorithm, digits: held.digits, period: held.period };
     },
     async enrolTotp(subject, secret, parameters, now) {
       await store.putTotp(subject, { sealed_secret: box.seal(secret, context(subject, 'totp')), ...parameters, created_at: now, last_used_at: null });
@@ -63,7 +66,8 @@ export function createCredentials(store: CredentialStore, box: SecretBox, keys: 
       if (!held) return;
       // A rotation of CREDENTIAL_KEY is under way: each secret in use moves to the first key (docs/deployment.md).
       const secret = box.isCurrent(held.sealed_secret) ? null : box.open(held.sealed_secret, context(subject, 'totp'));
-      if (secret !== null) await store.putTotp(subject, { ...held, sealed_secret: box.seal(secret, context(subject, 'totp')), last_used_at: now });
+      // A compare-and-set: an enrolment made meanwhile is never undone by this write.
+      if (secret !== null) await store.resealTotp(subject, held.sealed_secret, box.seal(secret, context(subject, 'totp')), now);
       else await store.touchTotp(subject, now);
     },
     sealPending: (subject, secret) => box.seal(secret, context(subject, 'totp-pending')),

@@ -23,6 +23,16 @@ redis.call('SET', KEYS[1], cjson.encode(c))
 return 1
 `);
 
+const RESEAL = script(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local c = cjson.decode(v)
+if c.sealed_secret ~= ARGV[1] then return 0 end
+c.sealed_secret = ARGV[2]
+c.last_used_at = tonumber(ARGV[3])
+redis.call('SET', KEYS[1], cjson.encode(c))
+return 1
+`);
 // The set is replaced in one script: no moment where old and new codes both work, or neither.
 const PUT_SET = script(`
 redis.call('DEL', KEYS[1])
@@ -60,6 +70,10 @@ export class RedisCredentialStore implements CredentialStore {
 
   async removeTotp(subject: string): Promise<boolean> {
     return (await this.run(DEL, credentialKey(this.prefix, subject, 'totp'), [])) === 1;
+  }
+
+  async resealTotp(subject: string, from: string, to: string, at: number): Promise<boolean> {
+    return (await this.run(RESEAL, credentialKey(this.prefix, subject, 'totp'), [from, to, String(at)])) === 1;
   }
 
   async putRecoveryCodes(subject: string, set: { hashes: readonly string[] }): Promise<void> {

@@ -58,6 +58,9 @@ export function normaliseTotpSecret(secret: string): string | null {
   return /^[A-Z2-7]+$/.test(s) ? s : null;
 }
 
+/** The widest `window` the schema allows: a step claimed stays refused while any window could accept it. */
+export const MAX_TOTP_WINDOW = 10;
+
 /** The replay guard's key of a secret (a digest, never the secret); TotpEnroll claims the step its activation used. */
 export function totpReplayKey(secret: string): string {
   return secretKey(secret);
@@ -83,6 +86,8 @@ export const totpValidate: ValveFactory<TotpValidateConfig> = (config, deps) => 
         // No enrolled secret is a wrong code, not a fault: the user has no app to take a code from.
         // An enrolled app replaces the `secret` given (if any), which serves until one is enrolled.
         const enrolled = subject ? await deps.enrolledTotp!(subject) : null;
+        // Enrolled but not opening (CREDENTIAL_KEY lost its key, the value was changed): fail closed, never fall back.
+        if (enrolled === 'unusable') return failFlow(FlowReason.VALVE_ERROR, 'the enrolled secret does not open with CREDENTIAL_KEY');
         if (enrolled) {
           ({ digits, period, algorithm } = enrolled);
           raw = enrolled.secret;

@@ -20,7 +20,7 @@ describeRedis('redis credential store: enrolled secrets sealed at rest', (ctx) =
       const value = await ctx.client.get(key);
       assert.ok(value && !value.includes(secret), `${key} holds no clear secret`);
     }
-    assert.equal(await createCredentials(store, createSecretBox(['another']), ['another']).totp('alice'), null, 'without its key the secret does not open');
+    assert.equal(await createCredentials(store, createSecretBox(['another']), ['another']).totp('alice'), 'unusable', 'without its key the secret does not open (and says so: no fallback)');
     // Rotation: with CREDENTIAL_KEY=k2,k1 a secret in use is sealed again under k2, and then opens without k1.
     const rotated = createCredentials(store, createSecretBox(['k2', 'k1']), ['k2', 'k1']);
     await rotated.usedTotp('alice', 3000);
