@@ -46,7 +46,7 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.get('/', (req, res) => {
     res.type('html').send(renderHomePage(pageContext(req), req.user as AuthnUser | undefined));
   });
-  app.get('/account', (req, res) => {
+  app.get('/account', async (req, res) => {
     const user = req.user as AuthnUser | undefined;
     if (!user) return res.redirect(302, '/authn/login');
     const exports = req.session.authn?.exports ?? {};
@@ -56,7 +56,8 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
     const reports = [{ label: req.t('demo.report'), report: (method ? byStep[method] : undefined) ?? byStep.otp ?? exports.otp_report }];
     if (byStep.phone) reports.push({ label: req.t('demo.phone_report'), report: byStep.phone });
     const tried = Array.isArray(exports.otp_methods) ? (exports.otp_methods as MethodsTried['tried']) : [];
-    return res.type('html').send(renderAccountPage(pageContext(req), user, reports, { method, tried }));
+    const codesLeft = await authn.credentials.recoveryCodesLeft(user.username);
+    return res.type('html').send(renderAccountPage(pageContext(req), user, reports, { method, tried }, codesLeft));
   });
   const logout: express.RequestHandler = (req, res, next) => {
     if (req.method === 'POST' && !csrfValid(req, (req.body as Record<string, unknown> | undefined)?._csrf)) {

@@ -18,7 +18,7 @@ export interface MethodsTried {
 /** A secret (the TOTP seed) is the user's, in the session for the valve that needs it: never on a page. */
 const SHOWN = (key: string, value: unknown): boolean => typeof value === 'string' && !/secret/i.test(key);
 
-export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { label: string; report: unknown }[], methods?: MethodsTried): string {
+export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { label: string; report: unknown }[], methods?: MethodsTried, recoveryCodesLeft = 0): string {
   const t = ctx.t;
   const rows = Object.entries(user).filter(([k, v]) => SHOWN(k, v) && k !== 'otp_method')
     .map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
@@ -34,7 +34,7 @@ ${tried}
 ${sections}
 <p><a href="/authn/phone">${escapeHtml(t('demo.verify_phone'))}</a></p>
 <p><a id="enroll-totp" href="/authn/enroll">${escapeHtml(t('demo.enroll_totp'))}</a></p>
-<p><a id="recovery-codes-link" href="/authn/recovery-codes">${escapeHtml(t('demo.recovery_codes'))}</a></p>
+<p><a id="recovery-codes-link" href="/authn/recovery-codes">${escapeHtml(t('demo.recovery_codes'))}</a>${recoveryCodesLeft > 0 ? ` <span id="recovery-codes-left">(${escapeHtml(t(recoveryCodesLeft === 1 ? 'recovery.left_one' : 'recovery.left_other', { count: recoveryCodesLeft }))})</span>` : ''}</p>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${escapeHtml(ctx.csrfToken)}"><button type="submit" class="secondary">${escapeHtml(t('demo.logout'))}</button></form>`;
   return renderShell(ctx, { title: t('demo.account'), body });
 }

@@ -87,7 +87,14 @@ describe('recovery codes: made once, shown once, each works once (demo)', () => 
     const fresh = await makeCodes(alice);
     const old = await redeem('alice', 'wonderland', codes[1]!);
     assert.equal(old.body.error.code, 'INVALID_OTP', 'the old set is gone');
-    assert.deepEqual((await redeem('alice', 'wonderland', fresh[0]!)).body, { status: 'COMPLETED', location: '/account' });
+    const agent = request.agent(demo.app);
+    await password(agent, 'alice', 'wonderland');
+    const page = await agent.get('/authn/method/recovery').set('Accept', 'application/json').expect(200);
+    const last = await agent.post('/authn/method/recovery').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: fresh[0] } });
+    assert.deepEqual(last.body, { status: 'COMPLETED', location: '/account' });
+    const account = await agent.get('/account').expect(200);
+    assert.match(account.text, /<span id="recovery-codes-left">\(You have 9 recovery codes left\.\)<\/span>/, '/account says how many are left');
+    assert.match(account.text, /<p id="otp-method">recovery<\/p>/);
   });
 
   it('at 2 codes left or fewer each use also logs OTP_200020; wrong entries count like any code (3, then the selector is locked)', async () => {
