@@ -200,7 +200,9 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       const asChoice = choices.get(entry.id);
       const otpConfig = asChoice?.config ?? (entry.config as unknown as OtpAuthenticatorConfig);
       const limits = asChoice?.limits ?? options.limits?.(entry.id, otpConfig) ?? backend.limits(entry.id, otpConfig);
-      const services: OtpServices = { store, limits, pipes, now, overlayDir: config.overlay_dir, ...(appName ? { appName } : {}) };
+      const services: OtpServices = {
+        store, limits, pipes, now, overlayDir: config.overlay_dir, credentials, cookieSecure: config.server.session.secure, ...(appName ? { appName } : {}),
+      };
       const otp = createOtpRouter(entry.id, otpConfig, services, step, asChoice?.options);
       if (owner) selectors.register(entry.id, otp.choice);
       const json = owner && selectorStep

@@ -199,7 +199,8 @@ export function planSelectors(authenticators: readonly AuthenticatorEntry[]): Se
           else st.tried.push({ id: choiceId, channel: controls.get(choiceId)?.channel(req) ?? null, outcome: 'COMPLETED' });
           st.chosen = choiceId;
           const tried = st.tried.map((t) => ({ ...t }));
-          return selector.complete(req, { ...exports, otp_method: choiceId, otp_methods: tried });
+          // A trusted browser completes a choice without a code: its method says so.
+          return selector.complete(req, { ...exports, otp_method: typeof exports.otp_method === 'string' ? exports.otp_method : choiceId, otp_methods: tried });
         },
         cancel: (req) => (selector.cancel ? selector.cancel(req) : Promise.resolve(selector.locations(req).cancel)),
         finished: (req) => selector.finished?.(req) ?? null,

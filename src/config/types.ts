@@ -66,6 +66,7 @@ export interface OtpAuthenticatorConfig extends MountConfig {
   lockout_seconds: number;
   destination: { source?: string; allow_change: boolean; max_changes: number };
   rate_limits: OtpRateLimitsConfig;
+  trust_device: { days: number };
 }
 
 export interface ChainConfig extends MountConfig {

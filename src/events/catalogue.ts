@@ -34,6 +34,8 @@ export const EVENTS = {
   OTP_200018: { name: 'OTP recovery codes generated', severity: 4 },
   OTP_200019: { name: 'OTP recovery code used', severity: 5 },
   OTP_200020: { name: 'OTP recovery codes running low', severity: 5 },
+  OTP_200021: { name: 'OTP browser trusted', severity: 4 },
+  OTP_200022: { name: 'OTP trusted browser recognised', severity: 3 },
 } as const satisfies Record<string, EventSpec>;
 
 export type EventId = keyof typeof EVENTS;

@@ -6,6 +6,10 @@ import type { JsonHandler } from '../authn/json-shortcut.js';
 import type { StepHooks } from '../authn/step.js';
 import type { ChoiceControl } from '../authn/selector.js';
 import { authnState } from '../authn/session-state.js';
+import { readCookie } from '../i18n/language-cookie.js';
+
+/** The cookie of a trusted browser: a random token, HttpOnly, SameSite=Lax (src/store/credentials.ts keeps its hash). */
+export const DEVICE_COOKIE = 'otp_trusted_device';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
 import { OtpError } from '../errors.js';
 import { renderOtpPage } from '../web/otp-page.js';
@@ -98,7 +102,34 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     r.exports.otp_reports = { ...all, [id]: report };
   };
 
-  async function handle(req: Request, body: OtpRequestBody): Promise<Answer> {
+  const trustDays = config.trust_device?.days ?? 0;
+
+  /**
+   * "Remember this browser": the cookie's token names a live trusted device of this subject. Then the step
+   * completes at once, without a code (a token of another subject, expired, revoked or forged: the step runs).
+   */
+  const trustedBrowser = async (req: Request, r: OtpRequest): Promise<string | null> => {
+    if (trustDays <= 0 || !services.credentials) return null;
+    const token = readCookie(req, DEVICE_COOKIE);
+    const device = token ? await services.credentials.trustedDevice(r.subject, token, services.now()) : null;
+    if (!device) return null;
+    r.emit('OTP_200022', { device });
+    const report = { status: 'approved', result: 'clear', action: 'PASS', detail: 'TRUSTED DEVICE', properties: { device, channel: null } };
+    const all = (r.exports.otp_reports ?? {}) as Record<string, unknown>;
+    r.exports.otp_report = report;
+    r.exports.otp_reports = { ...all, [id]: report };
+    return step.complete(req, { otp_method: 'trusted_device', otp_report: report, otp_reports: r.exports.otp_reports });
+  };
+
+  /** After a right entry with the box ticked: a token for this browser, kept only as a keyed hash. */
+  const trustThisBrowser = async (req: Request, res: Response, r: OtpRequest): Promise<void> => {
+    if (trustDays <= 0 || !services.credentials) return;
+    const token = await services.credentials.trustDevice(r.subject, req.get('user-agent') ?? '', trustDays, services.now());
+    res.cookie(DEVICE_COOKIE, token, { httpOnly: true, secure: services.cookieSecure ?? false, sameSite: 'lax', maxAge: trustDays * 86_400_000, path: '/' });
+    r.emit('OTP_200021', { days: trustDays });
+  };
+
+  async function handle(req: Request, body: OtpRequestBody, res?: Response): Promise<Answer> {
     const r = requestFor(req);
     const now = () => services.now();
     switch (body.type) {
@@ -138,6 +169,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
         const result = await enterCode(ctx, r, body.data.otp);
         if (result.ok) {
           finishReport(r, result.tx);
+          if (body.data.trust_device === true && res) await trustThisBrowser(req, res, r);
           const location = await step.complete(req, { otp_report: r.exports.otp_report, otp_reports: r.exports.otp_reports });
           return { kind: 'json', status: 200, body: { status: 'COMPLETED', location } };
         }
@@ -162,6 +194,8 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       const done = step.finished?.(req);
       if (done) return res.redirect(303, done);
       const r = requestFor(req);
+      const trusted = await trustedBrowser(req, r);
+      if (trusted) return wantsJson ? sendJson(res, 200, { status: 'COMPLETED', location: trusted, csrf_token: token }) : res.redirect(303, trusted);
       const tx = await open(r);
       const state = viewState(tx, policy, services.now());
       if (state === 'COMPLETED') return res.redirect(303, step.next?.(req) ?? step.locations(req).success);
@@ -197,7 +231,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     if (kind === 'form') return postForm(req, res, body);
     let answer: Answer;
     try {
-      answer = await handle(req, parseOtpBody(body));
+      answer = await handle(req, parseOtpBody(body), res);
     } catch (error) {
       // A refusal of a step still running (a resend too soon, a lockout) offers another way too.
       if (error instanceof OtpError && step.chooseLocation) error.details.choose_location = step.chooseLocation(req);
@@ -216,7 +250,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     let request: OtpRequestBody | null = null;
     try {
       request = parseOtpForm(body);
-      const answer = await handle(req, request);
+      const answer = await handle(req, request, res);
       if (answer.kind === 'error') throw answer.error;
       if (answer.kind === 'redirect') return res.redirect(303, answer.location);
       const location = answer.body.location;
@@ -247,6 +281,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       codeLength: config.code.length,
       failureLocation: step.locations(req).failure,
       ...(step.chooseLocation ? { chooseLocation: step.chooseLocation(req) } : {}),
+      ...(trustDays > 0 && services.credentials ? { trustDays } : {}),
       ...(error ? { error } : {}),
     }));
   }

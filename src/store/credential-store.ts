@@ -20,6 +20,18 @@ export interface RecoverySet {
   readonly created_at: number;
 }
 
+/** A browser the subject asked not to be asked a code again on ("remember this browser"). */
+export interface TrustedDevice {
+  readonly id: string;
+  /** HMAC-SHA-256 of the cookie's token, bound to the subject: the token itself is never kept. */
+  readonly token_hash: string;
+  readonly created_at: number;
+  readonly last_used_at: number | null;
+  readonly expires_at: number;
+  /** A short summary of the browser's User-Agent, for the list a user or the help desk reads. */
+  readonly user_agent: string;
+}
+
 export interface CredentialStore {
   getTotp(subject: string): Promise<TotpCredential | null>;
   /** Sets (or replaces) the subject's TOTP credential in one step. */
@@ -40,12 +52,18 @@ export interface CredentialStore {
    * many are left.
    */
   redeemRecoveryCode(subject: string, candidates: readonly string[]): Promise<{ redeemed: boolean; left: number }>;
+  putDevice(subject: string, device: TrustedDevice): Promise<void>;
+  getDevices(subject: string): Promise<TrustedDevice[]>;
+  touchDevice(subject: string, id: string, at: number): Promise<void>;
+  /** Revokes one device, or `all`; answers how many went. */
+  revokeDevices(subject: string, which: string): Promise<number>;
   close(): Promise<void>;
 }
 
 export class MemoryCredentialStore implements CredentialStore {
   private readonly totp = new Map<string, TotpCredential>();
   private readonly recovery = new Map<string, Set<string>>();
+  private readonly devices = new Map<string, Map<string, TrustedDevice>>();
 
   async getTotp(subject: string): Promise<TotpCredential | null> {
     return this.totp.get(subject) ?? null;
@@ -87,9 +105,35 @@ export class MemoryCredentialStore implements CredentialStore {
     return { redeemed: hit !== undefined, left: set.size };
   }
 
+  async putDevice(subject: string, device: TrustedDevice): Promise<void> {
+    let held = this.devices.get(subject);
+    if (!held) this.devices.set(subject, (held = new Map()));
+    held.set(device.id, { ...device });
+  }
+
+  async getDevices(subject: string): Promise<TrustedDevice[]> {
+    return [...(this.devices.get(subject)?.values() ?? [])].map((d) => ({ ...d }));
+  }
+
+  async touchDevice(subject: string, id: string, at: number): Promise<void> {
+    const d = this.devices.get(subject)?.get(id);
+    if (d) this.devices.get(subject)!.set(id, { ...d, last_used_at: at });
+  }
+
+  async revokeDevices(subject: string, which: string): Promise<number> {
+    const held = this.devices.get(subject);
+    if (!held) return 0;
+    if (which === 'all') {
+      const n = held.size;
+      this.devices.delete(subject);
+      return n;
+    }
+    return held.delete(which) ? 1 : 0;
+  }
+
   /** Every value held, as a dump would show it (tests look for clear secrets in it). */
   dump(): string {
-    return JSON.stringify([...this.totp.entries(), ...[...this.recovery.entries()].map(([k, v]) => [k, [...v]])]);
+    return JSON.stringify([...this.totp.entries(), ...[...this.recovery.entries()].map(([k, v]) => [k, [...v]]), ...[...this.devices.entries()].map(([k, v]) => [k, [...v.values()]])]);
   }
 
   async close(): Promise<void> {}

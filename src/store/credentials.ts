@@ -4,7 +4,8 @@
  */
 import type { SecretBox } from '../codes/secret-box.js';
 import { generateRecoveryCodes, normaliseRecoveryCode, recoveryHash, RECOVERY_CODE_LENGTH } from '../codes/recovery-codes.js';
-import type { CredentialStore, TotpCredential } from './credential-store.js';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { CredentialStore, TotpCredential, TrustedDevice } from './credential-store.js';
 
 export interface TotpParameters {
   algorithm: TotpCredential['algorithm'];
@@ -33,18 +34,59 @@ export interface Credentials {
   recoveryCodesLeft(subject: string): Promise<number>;
   /** Redeems one code as entered (single use, atomic). */
   redeemRecoveryCode(subject: string, entered: unknown): Promise<{ redeemed: boolean; left: number }>;
+  /** Trusts this browser for `days`: answers the cookie's token (256 random bits), kept only as a keyed hash. */
+  trustDevice(subject: string, userAgent: string, days: number, now: number): Promise<string>;
+  /** The id of the subject's live device whose token this is, or null (another subject's, expired, revoked, forged). */
+  trustedDevice(subject: string, token: string, now: number): Promise<string | null>;
+  devices(subject: string): Promise<TrustedDevice[]>;
+  revokeDevices(subject: string, which: string): Promise<number>;
 }
 
+/** What a device list shows of a browser: the first product tokens of its User-Agent, never more than 60 characters. */
+function userAgentSummary(ua: string): string {
+  return ua.replace(/[^\x20-\x7E]/g, '').slice(0, 60);
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
 const context = (subject: string, what: string) => `${what}\0${subject}`;
+
+function deviceHash(key: string, subject: string, token: string): string {
+  return createHmac('sha256', key).update(`device\0${subject.length}:${subject}\0${token}`).digest('base64url');
+}
 
 export function createCredentials(store: CredentialStore, box: SecretBox, keys: readonly string[]): Credentials {
   return {
     async newRecoveryCodes(subject, now) {
       const codes = generateRecoveryCodes();
+      await store.revokeDevices(subject, 'all');
       await store.putRecoveryCodes(subject, { hashes: codes.map((c) => recoveryHash(keys[0]!, subject, c)), created_at: now });
       return codes;
     },
     recoveryCodesLeft: (subject) => store.recoveryCodesLeft(subject),
+    async trustDevice(subject, userAgent, days, now) {
+      const token = randomBytes(32).toString('base64url');
+      await store.putDevice(subject, {
+        id: randomUUID().slice(0, 8), token_hash: deviceHash(keys[0]!, subject, token), created_at: now, last_used_at: null,
+        expires_at: now + days * 86_400_000, user_agent: userAgentSummary(userAgent),
+      });
+      return token;
+    },
+    async trustedDevice(subject, token, now) {
+      if (!TOKEN.test(token)) return null;
+      const candidates = keys.map((k) => Buffer.from(deviceHash(k, subject, token)));
+      for (const d of await store.getDevices(subject)) {
+        if (d.expires_at <= now) continue;
+        const stored = Buffer.from(d.token_hash);
+        if (candidates.some((c) => c.length === stored.length && timingSafeEqual(c, stored))) {
+          await store.touchDevice(subject, d.id, now);
+          return d.id;
+        }
+      }
+      return null;
+    },
+    devices: (subject) => store.getDevices(subject),
+    revokeDevices: (subject, which) => store.revokeDevices(subject, which),
     async redeemRecoveryCode(subject, entered) {
       const code = normaliseRecoveryCode(entered);
       if (code.length !== RECOVERY_CODE_LENGTH) return { redeemed: false, left: await store.recoveryCodesLeft(subject) };
@@ -59,6 +101,8 @@ export function createCredentials(store: CredentialStore, box: SecretBox, keys: 
       return secret === null ? 'unusable' : { secret, algorithm: held.algorithm, digits: held.digits, period: held.period };
     },
     async enrolTotp(subject, secret, parameters, now) {
+      // A new app is a new start: every browser trusted so far must show a code again.
+      await store.revokeDevices(subject, 'all');
       await store.putTotp(subject, { sealed_secret: box.seal(secret, context(subject, 'totp')), ...parameters, created_at: now, last_used_at: null });
     },
     async usedTotp(subject, now) {

@@ -7,7 +7,7 @@ import { StoreUnavailableError } from '../errors.js';
 import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
 import type { RedisScriptClient } from '../redis/connection.js';
 import { credentialKey } from '../redis/keys.js';
-import type { CredentialStore, TotpCredential } from './credential-store.js';
+import type { CredentialStore, TotpCredential, TrustedDevice } from './credential-store.js';
 
 const script = (source: string) => ({ source, sha1: createHash('sha1').update(source).digest('hex') });
 const GET = script(`return redis.call('GET', KEYS[1])`);
@@ -46,6 +46,25 @@ for _, h in ipairs(ARGV) do
   if redis.call('SREM', KEYS[1], h) == 1 then return { 1, redis.call('SCARD', KEYS[1]) } end
 end
 return { 0, redis.call('SCARD', KEYS[1]) }
+`);
+
+const HSET_ONE = script(`redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return 1`);
+const HGETALL = script(`return redis.call('HVALS', KEYS[1])`);
+const TOUCH_DEVICE = script(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+local d = cjson.decode(v)
+d.last_used_at = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(d))
+return 1
+`);
+const REVOKE = script(`
+if ARGV[1] == 'all' then
+  local n = redis.call('HLEN', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return n
+end
+return redis.call('HDEL', KEYS[1], ARGV[1])
 `);
 
 export class RedisCredentialStore implements CredentialStore {
@@ -87,6 +106,23 @@ export class RedisCredentialStore implements CredentialStore {
   async redeemRecoveryCode(subject: string, candidates: readonly string[]): Promise<{ redeemed: boolean; left: number }> {
     const [hit, left] = (await this.run(REDEEM, credentialKey(this.prefix, subject, 'recovery'), [...candidates])) as [number, number];
     return { redeemed: hit === 1, left: Number(left) };
+  }
+
+  async putDevice(subject: string, device: TrustedDevice): Promise<void> {
+    await this.run(HSET_ONE, credentialKey(this.prefix, subject, 'devices'), [device.id, JSON.stringify(device)]);
+  }
+
+  async getDevices(subject: string): Promise<TrustedDevice[]> {
+    const values = (await this.run(HGETALL, credentialKey(this.prefix, subject, 'devices'), [])) as string[];
+    return values.map((v) => JSON.parse(v) as TrustedDevice);
+  }
+
+  async touchDevice(subject: string, id: string, at: number): Promise<void> {
+    await this.run(TOUCH_DEVICE, credentialKey(this.prefix, subject, 'devices'), [id, String(at)]);
+  }
+
+  async revokeDevices(subject: string, which: string): Promise<number> {
+    return Number(await this.run(REVOKE, credentialKey(this.prefix, subject, 'devices'), [which]));
   }
 
   async close(): Promise<void> {}

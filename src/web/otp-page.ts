@@ -22,6 +22,8 @@ export interface OtpPageModel {
   failureLocation?: string;
   /** Under a Selector: the "Try another way" link. */
   chooseLocation?: string;
+  /** `trust_device.days` when on: the "Don't ask again on this browser" box. */
+  trustDays?: number;
 }
 
 function hidden(name: string, value: string): string {
@@ -63,6 +65,7 @@ export function renderOtpPage(m: OtpPageModel): string {
 ${csrf}
 <label for="otp">${escapeHtml(t('otp_validation.otp'))}</label>
 <input id="otp" name="otp" type="text" autocomplete="one-time-code" ${m.numeric ? 'inputmode="numeric"' : 'autocapitalize="characters" spellcheck="false"'} maxlength="${m.codeLength + 6}" required autofocus aria-describedby="otp-error attempts-left">
+${m.trustDays ? `<label class="check"><input id="trust-device" name="trust_device" type="checkbox" value="on"> ${escapeHtml(t('otp.trust_device', { count: m.trustDays }))}</label>` : ''}
 <button type="submit" class="primary-action">${escapeHtml(t('otp_validation.start_validate'))}</button>
 </form>` : '';
     const resend = pending && (m.codesLeft ?? 0) > 0 ? `

@@ -89,7 +89,10 @@
     });
   }
 
-  intercept(document.getElementById('otp-form'), function () { return call('start', { otp: input.value }); });
+  intercept(document.getElementById('otp-form'), function () {
+    var trust = document.getElementById('trust-device');
+    return call('start', trust && trust.checked ? { otp: input.value, trust_device: true } : { otp: input.value });
+  });
   intercept(document.getElementById('resend-form'), function () {
     return call('resend').then(function (answer) { if (answer.status === 'PENDING') showNotice(text('resent')); return answer; });
   });
