@@ -5,10 +5,11 @@ import { startEventLog } from './events/logger.js';
 import { unlockSubject } from './ops/unlock.js';
 import { packagePath } from './package-root.js';
 import { connectRedisStore } from './store/redis-store.js';
+import { RedisCredentialStore } from './store/redis-credential-store.js';
 import { normaliseTotpSecret } from './valves/totp-validate.js';
 
 /**
- * The command line: `otp-authenticator check-config FILE`, `unlock SUBJECT`, `totp SECRET`. Returns the exit code instead of exiting,
+ * The command line: `otp-authenticator check-config FILE`, `unlock SUBJECT`, `devices SUBJECT`, `totp SECRET`. Returns the exit code instead of exiting,
  * so tests and the bin wrapper decide.
  */
 const USAGE = `Usage: otp-authenticator <command>
@@ -20,6 +21,10 @@ Commands:
                       with a Redis store (or REDIS_URL): directly in Redis (REDIS_PREFIX, else store.prefix);
                       with the memory store: through the running server's admin route,
                       --url URL (default http://localhost:PORT) and the token in OTP_ADMIN_TOKEN
+  devices SUBJECT     list SUBJECT's trusted browsers (id, created, last used, expires, browser);
+                      --revoke ID|all revokes one or all; in Redis (REDIS_URL, else the config's store),
+                      --config FILE as for unlock; a memory store lives in its server: use
+                      authn.credentials.devices() / revokeDevices() there
   totp SECRET         print the current TOTP code of a base32 SECRET, as an authenticator app shows it
                       (--digits N, default 6; --period SECONDS, default 30; --algorithm sha1|sha256|sha512,
                       default sha1; --at EPOCH_SECONDS, default now); for testing a
@@ -42,6 +47,8 @@ export async function main(
       return unlock(rest, out, err);
     case 'totp':
       return totp(rest, out, err);
+    case 'devices':
+      return devices(rest, out, err);
     case 'help': case '--help': case '-h':
       out(USAGE);
       return 0;
@@ -165,5 +172,50 @@ async function totp(args: string[], out: Write, err: Write): Promise<number> {
   } catch (error) {
     err(`the secret is not usable: ${(error as Error).message}\n`);
     return 2;
+  }
+}
+
+async function devices(args: string[], out: Write, err: Write): Promise<number> {
+  const usage = 'Usage: otp-authenticator devices SUBJECT [--revoke ID|all] [--config FILE]\n';
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' }, revoke: { type: 'string' } } });
+  } catch (error) {
+    err(`${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  const subject = parsed.positionals[0];
+  if (!subject || parsed.positionals.length > 1 || parsed.values.revoke === '') {
+    err(usage);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(parsed.values.config || process.env.OTP_CONFIG || packagePath('config', 'default.json'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) err(`  ${formatProblem(problem)}\n`);
+    return 2;
+  }
+  const redisUrl = process.env.REDIS_URL || (config.store.type === 'redis' ? config.store.url : undefined);
+  if (!redisUrl) {
+    err('trusted browsers of a memory store live inside its server: use authn.credentials.devices() and revokeDevices() there, or run on Redis\n');
+    return 2;
+  }
+  const store = await connectRedisStore(redisUrl, process.env.REDIS_PREFIX || config.store.prefix);
+  try {
+    const credentials = new RedisCredentialStore(store.client, store.prefix);
+    if (parsed.values.revoke !== undefined) {
+      const n = await credentials.revokeDevices(subject, parsed.values.revoke);
+      out(`revoked ${n} trusted browser${n === 1 ? '' : 's'} of ${subject}\n`);
+      return 0;
+    }
+    const list = await credentials.getDevices(subject);
+    if (list.length === 0) out(`${subject} has no trusted browsers\n`);
+    const at = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+    for (const d of list) out(`${d.id}  created ${at(d.created_at)}  last used ${at(d.last_used_at)}  expires ${at(d.expires_at)}  ${d.user_agent}\n`);
+    return 0;
+  } finally {
+    await store.close();
   }
 }
