@@ -90,14 +90,8 @@ async function unlock(args: string[], out: Write, err: Write): Promise<number> {
     err('Usage: otp-authenticator unlock SUBJECT [--authenticator ID] [--config FILE] [--url URL]\n');
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig(parsed.values.config || process.env.OTP_CONFIG || packagePath('config', 'default.json'));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) err(`  ${formatProblem(problem)}\n`);
-    return 2;
-  }
+  const config = configFor(parsed.values.config, err);
+  if (!config) return 2;
   // A Selector's choices are locked out together, under the selector's id.
   const all = config.authenticators.filter((a) => a.canonicalType === 'OTP' || a.canonicalType === 'Selector').map((a) => a.id);
   const wanted = parsed.values.authenticator;
@@ -175,6 +169,17 @@ async function totp(args: string[], out: Write, err: Write): Promise<number> {
   }
 }
 
+/** The configuration a command works on (--config, else OTP_CONFIG, else the demo's); null after printing why not. */
+function configFor(file: string | undefined, err: Write): ReturnType<typeof loadConfig> | null {
+  try {
+    return loadConfig(file || process.env.OTP_CONFIG || packagePath('config', 'default.json'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) err(`  ${formatProblem(problem)}\n`);
+    return null;
+  }
+}
+
 async function devices(args: string[], out: Write, err: Write): Promise<number> {
   const usage = 'Usage: otp-authenticator devices SUBJECT [--revoke ID|all] [--config FILE]\n';
   let parsed;
@@ -189,14 +194,8 @@ async function devices(args: string[], out: Write, err: Write): Promise<number> 
     err(usage);
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig(parsed.values.config || process.env.OTP_CONFIG || packagePath('config', 'default.json'));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) err(`  ${formatProblem(problem)}\n`);
-    return 2;
-  }
+  const config = configFor(parsed.values.config, err);
+  if (!config) return 2;
   const redisUrl = process.env.REDIS_URL || (config.store.type === 'redis' ? config.store.url : undefined);
   if (!redisUrl) {
     err('trusted browsers of a memory store live inside its server: use authn.credentials.devices() and revokeDevices() there, or run on Redis\n');

@@ -6,12 +6,11 @@ import { bodyKind, readBody } from '../http/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { formatRecoveryCode } from '../codes/recovery-codes.js';
-import { expandString } from '../pipes/expand.js';
 import type { Credentials } from '../store/credentials.js';
 import { renderRecoveryPage } from '../web/recovery-page.js';
 import { pageContext } from '../web/page-context.js';
 import { authnState } from './session-state.js';
-import type { StepHooks } from './step.js';
+import { subjectIn, type StepHooks } from './step.js';
 
 /**
  * RecoveryCodes (issue 22): makes a subject's recovery codes, ten at a time, shown once; a new set replaces the old
@@ -29,14 +28,11 @@ export function createRecoveryCodesRouter(id: string, config: RecoveryCodesConfi
   const router = express.Router();
   const { credentials, now } = services;
 
-  const subjectIn = (exports: Record<string, unknown>): string => {
-    const value = expandString(config.subject, { exports } as unknown as Parameters<typeof expandString>[1]);
-    return typeof value === 'string' ? value.trim() : '';
-  };
+  const subjectOfExports = (exports: Record<string, unknown>): string => subjectIn(config.subject, exports);
   /** Only after passing a factor as this subject in this session (src/authn/step.ts, passedFactorFor). */
   const subjectOf = (req: Request): string => {
-    const subject = subjectIn(authnState(req).exports);
-    if (!subject || !services.passedFactor(req, subjectIn)) throw new OtpError('NOT_IN_FLOW');
+    const subject = subjectOfExports(authnState(req).exports);
+    if (!subject || !services.passedFactor(req, subjectOfExports)) throw new OtpError('NOT_IN_FLOW');
     return subject;
   };
 

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Locations } from '../config/types.js';
+import { expandString } from '../pipes/expand.js';
 import { authnState, type AuthnState } from './session-state.js';
 
 /**
@@ -75,6 +76,12 @@ export function passedFactorFor(state: AuthnState, subjectOf: (exports: Record<s
   if (!then) return false;
   const subject = subjectOf(state.exports);
   return subject !== '' && subjectOf(then) === subject;
+}
+
+/** A step's `subject` setting (`${exports.username}`) over some exports, trimmed; '' when it names nobody. */
+export function subjectIn(template: string, exports: Record<string, unknown>): string {
+  const value = expandString(template, { exports } as unknown as Parameters<typeof expandString>[1]);
+  return typeof value === 'string' ? value.trim() : '';
 }
 
 export function standaloneStep(id: string, own: Locations): StepHooks {

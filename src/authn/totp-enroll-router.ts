@@ -9,13 +9,12 @@ import { bodyKind, readBody } from '../http/body.js';
 import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { normaliseEnteredCode } from '../codes/code-hash.js';
-import { expandString } from '../pipes/expand.js';
 import { MAX_TOTP_WINDOW, totpReplayKey } from '../valves/totp-validate.js';
 import type { Credentials } from '../store/credentials.js';
 import { renderEnrollPage } from '../web/enroll-page.js';
 import { pageContext } from '../web/page-context.js';
 import { authnState } from './session-state.js';
-import type { StepHooks } from './step.js';
+import { subjectIn, type StepHooks } from './step.js';
 
 /**
  * TotpEnroll (issue 22): a subject without an authenticator app enrols one. GET makes a pending secret (kept in
@@ -71,18 +70,15 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
   const router = express.Router();
   const { credentials, now } = services;
 
-  const subjectIn = (exports: Record<string, unknown>): string => {
-    const value = expandString(config.subject, { exports } as unknown as Parameters<typeof expandString>[1]);
-    return typeof value === 'string' ? value.trim() : '';
-  };
+  const subjectOfExports = (exports: Record<string, unknown>): string => subjectIn(config.subject, exports);
   const subjectOf = (req: Request): string => {
-    const subject = subjectIn(authnState(req).exports);
+    const subject = subjectOfExports(authnState(req).exports);
     if (!subject) throw new OtpError('NOT_IN_FLOW');
     return subject;
   };
   /** A subject who has an app replaces it only after passing a factor as that subject in this session. */
   const mayEnrol = async (req: Request, subject: string): Promise<void> => {
-    if ((await credentials.store.getTotp(subject)) && !services.passedFactor(req, subjectIn)) throw new OtpError('NOT_IN_FLOW');
+    if ((await credentials.store.getTotp(subject)) && !services.passedFactor(req, subjectOfExports)) throw new OtpError('NOT_IN_FLOW');
   };
 
   const emit = (req: Request, subject: string) => emitEvent('OTP_200017', { subject_enrolled: true }, new Date(now()), {
@@ -104,7 +100,7 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
 
   const view = async (req: Request, subject: string) => {
     const { secret, held } = await pending(req, subject);
-    const account = String(expandString(config.account, { exports: authnState(req).exports } as unknown as Parameters<typeof expandString>[1]) || subject);
+    const account = subjectIn(config.account, authnState(req).exports) || subject;
     const uri = otpauthUri(config.issuer, account, secret, config);
     const qr = await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
     return {
