@@ -57,7 +57,8 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
     if (byStep.phone) reports.push({ label: req.t('demo.phone_report'), report: byStep.phone });
     const tried = Array.isArray(exports.otp_methods) ? (exports.otp_methods as MethodsTried['tried']) : [];
     const codesLeft = await authn.credentials.recoveryCodesLeft(user.username);
-    return res.type('html').send(renderAccountPage(pageContext(req), user, reports, { method, tried }, codesLeft));
+    const devices = await authn.credentials.devices(user.username);
+    return res.type('html').send(renderAccountPage(pageContext(req), user, reports, { method, tried }, codesLeft, devices));
   });
   const logout: express.RequestHandler = (req, res, next) => {
     if (req.method === 'POST' && !csrfValid(req, (req.body as Record<string, unknown> | undefined)?._csrf)) {
@@ -73,6 +74,16 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
     });
   };
   app.post('/logout', express.urlencoded({ extended: false, limit: '1kb' }), logout);
+  // Security settings: the signed-in user revokes one trusted browser, or all (the CLI's `devices --revoke`).
+  app.post('/account/devices/revoke', express.urlencoded({ extended: false, limit: '1kb' }), async (req, res) => {
+    const user = req.user as AuthnUser | undefined;
+    if (!user) return res.redirect(303, '/authn/login');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (!csrfValid(req, body._csrf)) return void res.status(403).type('text').send('CSRF');
+    if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > 64) return void res.status(400).type('text').send('BAD_REQUEST');
+    await authn.credentials.revokeDevices(user.username, body.id);
+    return res.redirect(303, '/account');
+  });
   app.use(authn.errorHandler);
   return { app, authn };
 }

@@ -18,7 +18,27 @@ export interface MethodsTried {
 /** A secret (the TOTP seed) is the user's, in the session for the valve that needs it: never on a page. */
 const SHOWN = (key: string, value: unknown): boolean => typeof value === 'string' && !/secret/i.test(key);
 
-export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { label: string; report: unknown }[], methods?: MethodsTried, recoveryCodesLeft = 0): string {
+export interface DeviceRow {
+  id: string;
+  user_agent: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number;
+}
+
+function devicesSection(ctx: PageContext, devices: readonly DeviceRow[]): string {
+  const t = ctx.t;
+  const day = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 10));
+  const csrf = `<input type="hidden" name="_csrf" value="${escapeHtml(ctx.csrfToken)}">`;
+  if (devices.length === 0) return `<p id="no-devices">${escapeHtml(t('demo.no_devices'))}</p>`;
+  const rows = devices.map((d) => `<tr><td>${escapeHtml(d.user_agent || '-')}</td><td>${escapeHtml(day(d.created_at))}</td><td>${escapeHtml(day(d.last_used_at))}</td><td>${escapeHtml(day(d.expires_at))}</td>
+<td><form method="post" action="/account/devices/revoke">${csrf}<input type="hidden" name="id" value="${escapeHtml(d.id)}"><button type="submit" class="secondary">${escapeHtml(t('demo.revoke'))}</button></form></td></tr>`).join('\n');
+  return `<table id="devices"><tr><th scope="col">${escapeHtml(t('demo.device'))}</th><th scope="col">${escapeHtml(t('demo.device_created'))}</th><th scope="col">${escapeHtml(t('demo.device_used'))}</th><th scope="col">${escapeHtml(t('demo.device_expires'))}</th><th></th></tr>
+${rows}</table>
+<form method="post" action="/account/devices/revoke">${csrf}<input type="hidden" name="id" value="all"><button type="submit" class="secondary" id="revoke-all">${escapeHtml(t('demo.revoke_all'))}</button></form>`;
+}
+
+export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { label: string; report: unknown }[], methods?: MethodsTried, recoveryCodesLeft = 0, devices: readonly DeviceRow[] = []): string {
   const t = ctx.t;
   const rows = Object.entries(user).filter(([k, v]) => SHOWN(k, v) && k !== 'otp_method')
     .map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
@@ -32,9 +52,12 @@ export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { 
 <table id="user">${rows}</table>
 ${tried}
 ${sections}
+<h2 id="security-settings">${escapeHtml(t('demo.security_settings'))}</h2>
 <p><a href="/authn/phone">${escapeHtml(t('demo.verify_phone'))}</a></p>
 <p><a id="enroll-totp" href="/authn/enroll">${escapeHtml(t('demo.enroll_totp'))}</a></p>
 <p><a id="recovery-codes-link" href="/authn/recovery-codes">${escapeHtml(t('demo.recovery_codes'))}</a>${recoveryCodesLeft > 0 ? ` <span id="recovery-codes-left">(${escapeHtml(t(recoveryCodesLeft === 1 ? 'recovery.left_one' : 'recovery.left_other', { count: recoveryCodesLeft }))})</span>` : ''}</p>
+<h3>${escapeHtml(t('demo.trusted_browsers'))}</h3>
+${devicesSection(ctx, devices)}
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${escapeHtml(ctx.csrfToken)}"><button type="submit" class="secondary">${escapeHtml(t('demo.logout'))}</button></form>`;
   return renderShell(ctx, { title: t('demo.account'), body });
 }

@@ -77,6 +77,22 @@ describe('trusted devices: remember this browser (demo)', () => {
     assert.equal((await agent.get('/authn/method/otp').set('Cookie', cookie).set('Accept', 'application/json')).body.status, 'PENDING');
   });
 
+  it('/account lists the trusted browsers under "Security settings" and revokes one (CSRF-checked)', async () => {
+    const cookie = await trustedLogin('alice', 'wonderland', '+46701234567');
+    const agent = request.agent(demo.app);
+    await password(agent, 'alice', 'wonderland');
+    await agent.get('/authn/method/otp').set('Cookie', cookie).expect(303);
+    const account = await agent.get('/account').expect(200);
+    assert.match(account.text, /<h2 id="security-settings">Security settings<\/h2>/);
+    const ids = [...account.text.matchAll(/name="id" value="([0-9a-f]{8})"/g)].map((m) => m[1]!);
+    assert.ok(ids.length >= 1);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(account.text)?.[1] ?? '';
+    await agent.post('/account/devices/revoke').type('form').send({ _csrf: 'forged', id: ids[0] }).expect(403);
+    await agent.post('/account/devices/revoke').type('form').send({ _csrf: csrf, id: 'all' }).expect(303).expect('Location', '/account');
+    assert.equal((await demo.authn.credentials.devices('alice')).length, 0);
+    assert.match((await agent.get('/account').expect(200)).text, /<p id="no-devices">/);
+  });
+
   it('unticked, nothing is trusted; an expired device is not honoured', async () => {
     const agent = request.agent(demo.app);
     await password(agent, 'alice', 'wonderland');
