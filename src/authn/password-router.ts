@@ -8,8 +8,7 @@ import type { Pipe } from '../pipes/pipe.js';
 import { createFlowContext } from '../pipes/flow-context.js';
 import { renderPasswordPage } from '../web/password-page.js';
 import { pageContext } from '../web/page-context.js';
-import { bodyKind, readBody } from '../http/body.js';
-import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
+import { csrfToken, readCsrfCheckedBody } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { authnState } from './session-state.js';
 import type { StepHooks } from './step.js';
@@ -84,12 +83,9 @@ export function createPasswordRouter(id: string, config: PasswordConfig, pipe: P
   });
 
   const post = async (req: Request, res: Response) => {
-    const kind = bodyKind(req);
     // A session whose login is finished does not run its steps again: another user's password must not ride on
     // this session's completed second factor. Signing in as someone else starts with /logout.
-    if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
-    const { body } = await readBody(req, res, true, kind);
-    if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown>)?._csrf)) throw new OtpError('CSRF');
+    const { kind, body } = await readCsrfCheckedBody(req, res);
     const done = step.finished?.(req);
     if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
     if (kind === 'form') {

@@ -2,8 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { RecoveryCodesConfig } from '../config/types.js';
 import { OtpError } from '../errors.js';
 import { emitEvent } from '../events/bus.js';
-import { bodyKind, readBody } from '../http/body.js';
-import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
+import { csrfToken, readCsrfCheckedBody } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { formatRecoveryCode } from '../codes/recovery-codes.js';
 import type { Credentials } from '../store/credentials.js';
@@ -68,12 +67,9 @@ export function createRecoveryCodesRouter(id: string, config: RecoveryCodesConfi
   };
 
   const post = async (req: Request, res: Response): Promise<void> => {
-    const kind = bodyKind(req);
-    if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
-    const { body } = await readBody(req, res, true, kind);
+    const { kind, body } = await readCsrfCheckedBody(req, res);
     const fields = (body ?? {}) as Record<string, unknown>;
     if (kind === 'form') {
-      if (!csrfValid(req, fields._csrf)) throw new OtpError('CSRF');
       try {
         if (fields.action !== 'generate') throw new OtpError('BAD_REQUEST');
         const codes = await generate(req);

@@ -1,8 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { Ajv } from 'ajv';
 import { OtpError } from '../errors.js';
-import { bodyKind, readBody } from '../http/body.js';
-import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
+import { csrfToken, readCsrfCheckedBody } from '../http/csrf.js';
 import { authnErrorHandler, methodNotAllowed, errorBody, errorMessage, sendJson, translator } from '../http/respond.js';
 import { renderChoosePage, type ChoiceView } from '../web/choose-page.js';
 import { pageContext } from '../web/page-context.js';
@@ -100,10 +99,7 @@ export function createSelectorRouter(plan: SelectorPlanEntry, selectors: Selecto
   };
 
   const post = async (req: Request, res: Response): Promise<void> => {
-    const kind = bodyKind(req);
-    if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
-    const { body } = await readBody(req, res, true, kind);
-    if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown> | undefined)?._csrf)) throw new OtpError('CSRF');
+    const { kind, body } = await readCsrfCheckedBody(req, res);
     const done = step.finished?.(req);
     if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
     if (kind !== 'form') return sendJson(res, 200, await act(req, parseJson(body)));

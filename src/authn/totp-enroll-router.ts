@@ -5,8 +5,7 @@ import QRCode from 'qrcode';
 import type { TotpEnrollConfig } from '../config/types.js';
 import { OtpError } from '../errors.js';
 import { emitEvent } from '../events/bus.js';
-import { bodyKind, readBody } from '../http/body.js';
-import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
+import { csrfToken, readCsrfCheckedBody } from '../http/csrf.js';
 import { authnErrorHandler, errorBody, errorMessage, methodNotAllowed, sendJson } from '../http/respond.js';
 import { normaliseEnteredCode } from '../codes/code-hash.js';
 import { MAX_TOTP_WINDOW, totpReplayKey } from '../valves/totp-validate.js';
@@ -175,12 +174,9 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
   };
 
   const post = async (req: Request, res: Response): Promise<void> => {
-    const kind = bodyKind(req);
-    if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
-    const { body } = await readBody(req, res, true, kind);
+    const { kind, body } = await readCsrfCheckedBody(req, res);
     const fields = (body ?? {}) as Record<string, unknown>;
     if (kind === 'form') {
-      if (!csrfValid(req, fields._csrf)) throw new OtpError('CSRF');
       try {
         if (typeof fields.otp !== 'string' || fields.otp.length === 0 || fields.otp.length > 64) throw new OtpError('BAD_REQUEST');
         return res.redirect(303, await activate(req, fields.otp));

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { readBody, bodyKind, type BodyKind } from '../http/body.js';
-import { csrfFromHeader, csrfToken, csrfValid } from '../http/csrf.js';
+import { bodyKind, type BodyKind } from '../http/body.js';
+import { csrfToken, csrfValid, readCsrfCheckedBody } from '../http/csrf.js';
 import { authnErrorHandler, methodNotAllowed, errorBody, errorMessage, sendError, sendJson, setRetryAfter } from '../http/respond.js';
 import type { JsonHandler } from '../authn/json-shortcut.js';
 import type { StepHooks } from '../authn/step.js';
@@ -223,9 +223,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
 
   async function receive(req: Request, res: Response, kind: BodyKind | null): Promise<unknown> {
     // The login this step belongs to is finished: nothing to send or check again (see the password step).
-    if (kind !== 'form' && !csrfValid(req, csrfFromHeader(req))) throw new OtpError('CSRF');
-    const { body } = await readBody(req, res, true, kind);
-    if (kind === 'form' && !csrfValid(req, (body as Record<string, unknown> | undefined)?._csrf)) throw new OtpError('CSRF');
+    const { body } = await readCsrfCheckedBody(req, res, kind);
     const done = step.finished?.(req);
     if (done) return kind === 'form' ? res.redirect(303, done) : sendJson(res, 200, { status: 'COMPLETED', location: done });
     if (kind === 'form') return postForm(req, res, body);
