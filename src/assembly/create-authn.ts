@@ -9,9 +9,7 @@ import { createTotpEnrollRouter } from '../authn/totp-enroll-router.js';
 import { createRecoveryCodesRouter } from '../authn/recovery-codes-router.js';
 import { authnState } from '../authn/session-state.js';
 import { emitEvent } from '../events/bus.js';
-
-/** At this many recovery codes left or fewer, each use also logs OTP_200020 (make new ones). */
-const RECOVERY_CODES_LOW = 2;
+import { RECOVERY_CODES_LOW } from '../transaction/index.js';
 import { readSecrets, type Secrets } from '../config/secrets.js';
 import { log, warnOnce } from '../events/logger.js';
 import { redactSecrets } from '../events/redact.js';

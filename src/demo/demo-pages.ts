@@ -1,6 +1,7 @@
 import { escapeHtml, renderShell } from '../web/html.js';
 import type { PageContext } from '../web/page-context.js';
 import type { AuthnUser } from '../authn/passport-strategy.js';
+import { RECOVERY_CODES_LOW } from '../transaction/index.js';
 
 export function renderHomePage(ctx: PageContext, user: AuthnUser | undefined): string {
   const t = ctx.t;
@@ -38,6 +39,12 @@ ${rows}</table>
 <form method="post" action="/account/devices/revoke">${csrf}<input type="hidden" name="id" value="all"><button type="submit" class="secondary" id="revoke-all">${escapeHtml(t('demo.revoke_all'))}</button></form>`;
 }
 
+/** The login's report says a recovery code was redeemed (properties.recovery_codes_left). */
+function usedRecoveryCode(reports: readonly { report: unknown }[]): boolean {
+  const p = (reports[0]?.report as { properties?: { recovery_codes_left?: unknown } } | undefined)?.properties;
+  return typeof p?.recovery_codes_left === 'number';
+}
+
 export function renderAccountPage(ctx: PageContext, user: AuthnUser, reports: { label: string; report: unknown }[], methods?: MethodsTried, recoveryCodesLeft = 0, devices: readonly DeviceRow[] = []): string {
   const t = ctx.t;
   const rows = Object.entries(user).filter(([k, v]) => SHOWN(k, v) && k !== 'otp_method')
@@ -56,6 +63,7 @@ ${sections}
 <p><a href="/authn/phone">${escapeHtml(t('demo.verify_phone'))}</a></p>
 <p><a id="enroll-totp" href="/authn/enroll">${escapeHtml(t('demo.enroll_totp'))}</a></p>
 <p><a id="recovery-codes-link" href="/authn/recovery-codes">${escapeHtml(t('demo.recovery_codes'))}</a>${recoveryCodesLeft > 0 ? ` <span id="recovery-codes-left">(${escapeHtml(t(recoveryCodesLeft === 1 ? 'recovery.left_one' : 'recovery.left_other', { count: recoveryCodesLeft }))})</span>` : ''}</p>
+${recoveryCodesLeft <= RECOVERY_CODES_LOW && (recoveryCodesLeft > 0 || usedRecoveryCode(reports)) ? `<p id="recovery-codes-low" class="error">${escapeHtml(t('recovery.running_low', { count: recoveryCodesLeft }))}</p>` : ''}
 <h3>${escapeHtml(t('demo.trusted_browsers'))}</h3>
 ${devicesSection(ctx, devices)}
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${escapeHtml(ctx.csrfToken)}"><button type="submit" class="secondary">${escapeHtml(t('demo.logout'))}</button></form>`;

@@ -2,7 +2,7 @@ import { consumeAll } from '../limits/rate-limits.js';
 import { OtpError } from '../errors.js';
 import { normaliseEnteredCode } from '../codes/code-hash.js';
 import {
-  maskReport, buildReport, maxEntries, type EntryVerdict, type LiveCode, type RecordOutcome, type TransactionRecord,
+  maskReport, buildReport, maxEntries, type EntryVerdict, type LiveCode, type RecordOutcome, type TransactionRecord, type ReportFacts,
 } from '../transaction/index.js';
 import type { SendContext } from './otp-sending.js';
 import type { OtpRequest } from './otp-request.js';
@@ -18,7 +18,7 @@ export interface EntryContext extends SendContext {
 }
 
 export type EntryResult =
-  | { ok: true; tx: TransactionRecord; attempt: number }
+  | { ok: true; tx: TransactionRecord; attempt: number; facts: ReportFacts }
   | { ok: false; error: OtpError };
 
 /** A reserved attempt: what the validation pipe needs, and how to record its verdict (the second atomic step). */
@@ -122,8 +122,9 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
   const o = recorded.outcome;
   if (o.ok) {
     await giveBack();
-    r.emit('WEB_100019', { attempt: o.attempt, attempts_left: o.attempts_left, aborted: false, report: finalReport(c, recorded.tx) });
-    return { ok: true, tx: recorded.tx, attempt: o.attempt };
+    const facts = factsOf(flow.state);
+    r.emit('WEB_100019', { attempt: o.attempt, attempts_left: o.attempts_left, aborted: false, report: finalReport(c, recorded.tx, facts) });
+    return { ok: true, tx: recorded.tx, attempt: o.attempt, facts };
   }
   switch (o.code) {
     case 'INVALID_OTP': case 'OTP_EXPIRED':
@@ -144,9 +145,15 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
   }
 }
 
+/** What the validation pipe's valves left in the flow state for the report (RecoveryCodeValidate: codes left). */
+function factsOf(state: Record<string, unknown>): ReportFacts {
+  const left = state['recovery_codes_left'];
+  return typeof left === 'number' ? { recovery_codes_left: left } : {};
+}
+
 /** The report written with a transaction's final event (SPEC section 5), destinations masked as events require. */
-export function finalReport(c: EntryContext | { policy: EntryContext['policy']; services: EntryContext['services'] }, tx: TransactionRecord): Record<string, unknown> {
-  return maskReport(buildReport(tx, c.policy, c.services.now())) as unknown as Record<string, unknown>;
+export function finalReport(c: EntryContext | { policy: EntryContext['policy']; services: EntryContext['services'] }, tx: TransactionRecord, facts: ReportFacts = {}): Record<string, unknown> {
+  return maskReport(buildReport(tx, c.policy, c.services.now(), facts)) as unknown as Record<string, unknown>;
 }
 
 function refuse(r: OtpRequest, error: OtpError, reason: string): EntryResult {

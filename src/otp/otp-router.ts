@@ -21,7 +21,7 @@ import { otpRequest, type OtpRequest } from './otp-request.js';
 import { sendCode, type SendContext } from './otp-sending.js';
 import type { OtpServices } from './otp-services.js';
 import {
-  otpPolicyFromConfig, buildReport, attemptsLeft, codesLeft, resendIn, viewState, maskDestination, type TransactionRecord,
+  otpPolicyFromConfig, buildReport, attemptsLeft, codesLeft, resendIn, viewState, maskDestination, type TransactionRecord, type ReportFacts,
 } from '../transaction/index.js';
 
 /**
@@ -93,10 +93,10 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
     return tx;
   };
 
-  const finishReport = (r: OtpRequest, tx: TransactionRecord): void => {
+  const finishReport = (r: OtpRequest, tx: TransactionRecord, facts: ReportFacts = {}): void => {
     // `otp_report` is the latest (SPEC section 5); `otp_reports` keeps each authenticator's, for a page that
     // shows several (the demo's login MFA and phone verification).
-    const report = buildReport(tx, policy, services.now());
+    const report = buildReport(tx, policy, services.now(), facts);
     r.exports.otp_report = report;
     const all = (r.exports.otp_reports ?? {}) as Record<string, unknown>;
     r.exports.otp_reports = { ...all, [id]: report };
@@ -168,10 +168,12 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
       case 'start': {
         const result = await enterCode(ctx, r, body.data.otp);
         if (result.ok) {
-          finishReport(r, result.tx);
+          finishReport(r, result.tx, result.facts);
           if (body.data.trust_device === true && res) await trustThisBrowser(req, res, r);
           const location = await step.complete(req, { otp_report: r.exports.otp_report, otp_reports: r.exports.otp_reports });
-          return { kind: 'json', status: 200, body: { status: 'COMPLETED', location } };
+          // A recovery code's answer says how many are left, as its page does (the report too).
+          const left = result.facts.recovery_codes_left;
+          return { kind: 'json', status: 200, body: { status: 'COMPLETED', location, ...(left === undefined ? {} : { recovery_codes_left: left }) } };
         }
         if (result.error.code === 'MAX_ATTEMPTS' && result.error.details.aborted) {
           const tx = await services.store.get(r.key, now());

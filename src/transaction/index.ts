@@ -38,6 +38,6 @@ export {
   type OtpPolicyConfig,
   type ResendStrategy,
 } from './policy.js';
-export { buildReport, PHONE_CHANGES_CONSIDER_AT, type OtpReport, type ReportAction, type ReportDetail, type ReportResult, type ReportStatus } from './report.js';
+export { buildReport, PHONE_CHANGES_CONSIDER_AT, RECOVERY_CODES_LOW, type OtpReport, type ReportFacts, type ReportAction, type ReportDetail, type ReportResult, type ReportStatus } from './report.js';
 export { maskDestination, maskEmail, maskPhone, maskReport } from './mask.js';
 export { flatString, newId } from './ids.js';

@@ -40,8 +40,20 @@ export interface OtpReport {
     last_code_sent_at: string | null;
     created_at: string;
     completed_at: string | null;
+    /** Set when a recovery code was redeemed (the RecoveryCodeValidate valve): the subject's unused codes left. */
+    recovery_codes_left?: number;
+    /** With `recovery_codes_left`: true at RECOVERY_CODES_LOW or fewer, time to make a new set. */
+    recovery_codes_low?: boolean;
   };
 }
+
+/** What a validation pipe learned that the transaction record does not keep, added to the report. */
+export interface ReportFacts {
+  recovery_codes_left?: number;
+}
+
+/** At this many recovery codes left or fewer, the report says so and each use also logs OTP_200020. */
+export const RECOVERY_CODES_LOW = 2;
 
 /** 2 or fewer distinct changes are clear; 3 or more need a look (reachable only when max_changes allows it). */
 export const PHONE_CHANGES_CONSIDER_AT = 3;
@@ -77,7 +89,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
  * is no verified number to judge. A FAILED report is `consider` by the table itself, with both breakdowns null.
  * `completed_at` is when the outcome was reached: the finish time, or for EXPIRED the end of its last code.
  */
-export function buildReport(tx: TransactionRecord, policy: OtpPolicy, now: number): OtpReport {
+export function buildReport(tx: TransactionRecord, policy: OtpPolicy, now: number, facts: ReportFacts = {}): OtpReport {
   const v = verdictOf(tx, policy, now);
   const changes = distinctChanges(tx);
   const phone: ReportResult | null =
@@ -104,6 +116,10 @@ export function buildReport(tx: TransactionRecord, policy: OtpPolicy, now: numbe
       last_code_sent_at: iso(tx.last_sent_at),
       created_at: new Date(tx.created_at).toISOString(),
       completed_at: pendingView ? null : tx.finished_at !== null ? iso(tx.finished_at) : iso(expiredAt(tx)),
+      ...(facts.recovery_codes_left === undefined ? {} : {
+        recovery_codes_left: facts.recovery_codes_left,
+        recovery_codes_low: facts.recovery_codes_left <= RECOVERY_CODES_LOW,
+      }),
     },
   };
 }

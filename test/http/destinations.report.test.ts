@@ -237,6 +237,13 @@ ${items.map(({ title, report }) => {
 \`breakdown.phone_number.result\` is \`clear\` with 2 or fewer distinct changes of destination and \`consider\` with 3
 or more; \`result\` is \`consider\` whenever a breakdown is.
 
+When the accepted code was a recovery code (the \`RecoveryCodeValidate\` valve), \`properties\` has two more keys:
+\`recovery_codes_left\` (the subject's unused codes after this one) and \`recovery_codes_low\` (true at 2 or fewer,
+when \`OTP_200020\` is also logged and the demo's \`/account\` says to make new ones). The \`start\` answer then carries
+\`recovery_codes_left\` too: \`{ "status": "COMPLETED", "location": "/account", "recovery_codes_left": 2 }\`.
+A step completed by a trusted browser has no transaction; its report is \`{ "status": "approved", "result":
+"clear", "action": "PASS", "detail": "TRUSTED DEVICE", "properties": { "device": <id>, "channel": null } }\`.
+
 The examples below are the answers of the real API in \`test/http/destinations.report.test.ts\` (with a fixed
 clock and numbered transaction ids), written here by that test with \`UPDATE_DOCS=1\`; the test fails when this
 file and the API disagree.

@@ -5,6 +5,10 @@ import type { EventRecord } from '../../src/events/catalogue.js';
 import type { MemoryCredentialStore } from '../../src/store/credential-store.js';
 import { demoHarness, tokenFor } from '../support/demo-harness.js';
 
+/** The text of an element escaped by escapeHtml (src/web/html.ts). */
+const decodeEntities = (html: string): string =>
+  html.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
 /** Issue 22: recovery codes made at /authn/recovery-codes (signed in), redeemed through the login's selector. */
 type Agent = ReturnType<typeof request.agent>;
 
@@ -79,7 +83,7 @@ describe('recovery codes: made once, shown once, each works once (demo)', () => 
     events.length = 0;
     const typed = ` ${codes[0]!.toLowerCase().replace('-', ' ')} `;
     const first = await redeem('alice', 'wonderland', typed);
-    assert.deepEqual(first.body, { status: 'COMPLETED', location: '/account' });
+    assert.deepEqual(first.body, { status: 'COMPLETED', location: '/account', recovery_codes_left: 9 }, 'the answer says how many are left');
     const used = events.find((e) => e.event_id === 'OTP_200019');
     assert.equal(used?.codes_left, 9);
     const again = await redeem('alice', 'wonderland', codes[0]!);
@@ -91,8 +95,11 @@ describe('recovery codes: made once, shown once, each works once (demo)', () => 
     await password(agent, 'alice', 'wonderland');
     const page = await agent.get('/authn/method/recovery').set('Accept', 'application/json').expect(200);
     const last = await agent.post('/authn/method/recovery').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: fresh[0] } });
-    assert.deepEqual(last.body, { status: 'COMPLETED', location: '/account' });
+    assert.deepEqual(last.body, { status: 'COMPLETED', location: '/account', recovery_codes_left: 9 });
     const account = await agent.get('/account').expect(200);
+    const report = JSON.parse(decodeEntities(/<pre id="otp-report">([\s\S]*?)<\/pre>/.exec(account.text)![1]!));
+    assert.deepEqual([report.action, report.properties.recovery_codes_left, report.properties.recovery_codes_low], ['PASS', 9, false], 'the report says how many are left');
+    assert.doesNotMatch(account.text, /id="recovery-codes-low"/, 'no warning with 9 left');
     assert.match(account.text, /<span id="recovery-codes-left">\(You have 9 recovery codes left\.\)<\/span>/, '/account says how many are left');
     assert.match(account.text, /<p id="otp-method">recovery<\/p>/);
   });
@@ -102,8 +109,20 @@ describe('recovery codes: made once, shown once, each works once (demo)', () => 
     await signIn(bob, 'bob', 'builder', '+447400123456');
     const codes = await makeCodes(bob);
     events.length = 0;
-    for (const c of codes.slice(0, 8)) assert.equal((await redeem('bob', 'builder', c)).body.status, 'COMPLETED');
+    for (const c of codes.slice(0, 7)) assert.equal((await redeem('bob', 'builder', c)).body.status, 'COMPLETED');
+    assert.deepEqual(events.filter((e) => e.event_id === 'OTP_200020'), [], 'no warning with 3 left');
+    const low = request.agent(demo.app);
+    await password(low, 'bob', 'builder');
+    const form = await low.get('/authn/method/recovery').set('Accept', 'application/json').expect(200);
+    const eighth = await low.post('/authn/method/recovery').set('X-CSRF-Token', form.body.csrf_token).send({ type: 'start', data: { otp: codes[7] } });
+    assert.deepEqual(eighth.body, { status: 'COMPLETED', location: '/account', recovery_codes_left: 2 });
     assert.deepEqual(events.filter((e) => e.event_id === 'OTP_200020').map((e) => e.codes_left), [2]);
+    const validated = events.filter((e) => e.event_id === 'WEB_100019').at(-1) as { report?: { properties?: Record<string, unknown> } };
+    assert.deepEqual([validated.report?.properties?.recovery_codes_left, validated.report?.properties?.recovery_codes_low], [2, true], 'the event report says so');
+    const account = await low.get('/account').expect(200);
+    const report = JSON.parse(decodeEntities(/<pre id="otp-report">([\s\S]*?)<\/pre>/.exec(account.text)![1]!));
+    assert.equal(report.properties.recovery_codes_low, true, 'the report says so');
+    assert.match(account.text, /<p id="recovery-codes-low" class="error">Only 2 recovery codes are left: make new ones soon\.<\/p>/);
 
     const agent = request.agent(demo.app);
     await password(agent, 'bob', 'builder');
