@@ -170,7 +170,10 @@ export function createTotpEnrollRouter(id: string, config: TotpEnrollConfig, ser
     await credentials.enrolTotp(subject, secret, { algorithm: config.algorithm, digits: config.digits, period: config.period }, now());
     delete req.session.totp_enrol![id];
     emit(req, subject);
-    return hooks.complete(req, { totp_enrolled: true });
+    const location = await hooks.complete(req, { totp_enrolled: true });
+    // The first factor of its kind is the moment to make recovery codes (a lost phone is the next problem).
+    const offerCodes = config.recovery_codes_location && (await credentials.recoveryCodesLeft(subject)) === 0;
+    return offerCodes ? config.recovery_codes_location! : location;
   };
 
   const post = async (req: Request, res: Response): Promise<void> => {

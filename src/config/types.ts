@@ -93,6 +93,8 @@ export interface TotpEnrollConfig extends MountConfig {
   digits: 6 | 8;
   period: number;
   max_attempts: number;
+  /** Where an activation leads when the subject has no recovery codes yet (a RecoveryCodes step). */
+  recovery_codes_location?: string;
 }
 
 export interface RecoveryCodesConfig extends MountConfig {

@@ -23,7 +23,8 @@ export function renderRecoveryPage(m: RecoveryPageModel): string {
 <ol id="recovery-codes" class="secret" translate="no">${m.codes.map((c) => `<li>${escapeHtml(c)}</li>`).join('')}</ol>
 <p><a id="recovery-download" download="recovery-codes.txt" href="${escapeHtml(`data:text/plain;charset=utf-8,${encodeURIComponent(`${m.codes.join('\n')}\n`)}`)}">${escapeHtml(t('recovery.download'))}</a></p>
 <p><a id="recovery-continue" href="${escapeHtml(m.continueTo ?? '/')}">${escapeHtml(t('otp.continue'))}</a></p>` : `
-<p id="recovery-left">${escapeHtml(t(m.codesLeft === 1 ? 'recovery.left_one' : 'recovery.left_other', { count: m.codesLeft }))}</p>
+<p id="recovery-left">${escapeHtml(t(m.codesLeft === 1 ? 'recovery.left_one' : 'recovery.left_other', { count: m.codesLeft }))}</p>${m.codesLeft === 0 ? `
+<p id="recovery-why">${escapeHtml(t('recovery.why'))}</p>` : ''}
 <form id="recovery-form" method="post" action="${escapeHtml(m.action)}">
 <input type="hidden" name="_csrf" value="${escapeHtml(m.ctx.csrfToken)}">
 <input type="hidden" name="action" value="generate">

@@ -99,10 +99,22 @@ describe('browser: enrolling an authenticator app (TotpEnroll) in real Chromium'
     return right === '000000' ? '111111' : '000000';
   }
 
+  /**
+   * The right code activates the app; without recovery codes yet, the next page offers them: made, shown once
+   * (ten, with the download link), then on to /account.
+   */
   async function activate(page: Page, secret: string): Promise<void> {
     await page.fill('#otp', await generate({ strategy: 'totp', secret }));
-    await clickTo(page, '#enroll-form button', '**/account');
+    await clickTo(page, '#enroll-form button', '**/authn/recovery-codes');
+    assert.equal((await page.textContent('#recovery-why'))?.trim(), en.recovery.why);
+    await Promise.all([page.waitForSelector('#recovery-codes li'), page.click('#recovery-form button')]);
+    const codes = await page.$$eval('#recovery-codes li', (items) => items.map((li) => li.textContent ?? ''));
+    assert.equal(codes.length, 10);
+    for (const c of codes) assert.match(c, /^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+    assert.ok(await page.$('#recovery-download'), 'a download link');
+    await clickTo(page, '#recovery-continue', '**/account');
     assert.equal((await page.textContent('h1'))?.trim(), en.demo.account);
+    assert.match((await page.textContent('#recovery-codes-left')) ?? '', /10/);
   }
 
   async function logOut(page: Page): Promise<void> {

@@ -67,7 +67,9 @@ describe('TotpEnroll: an authenticator app enrolled with a QR code, then used to
     assert.equal(await demo.authn.credentials.totp('bob'), null, 'nothing enrolled');
     events.length = 0;
     const ok = await agent.post('/authn/enroll').set('X-CSRF-Token', res.body.csrf_token).send({ type: 'start', data: { otp: code } }).expect(200);
-    assert.deepEqual(ok.body, { status: 'COMPLETED', location: '/account' });
+    assert.deepEqual(ok.body, { status: 'COMPLETED', location: '/authn/recovery-codes' }, 'without recovery codes, the activation leads to making them');
+    const offer = await agent.get('/authn/recovery-codes').expect(200);
+    assert.match(offer.text, /<p id="recovery-why">Recovery codes let you sign in when you cannot use your phone or your authenticator app\.<\/p>/);
     assert.deepEqual(await demo.authn.credentials.totp('bob'), { secret, algorithm: 'sha1', digits: 6, period: 30 });
     assert.equal(events.filter((e) => e.event_id === 'OTP_200017' && e.CUSTOMER_IDENTIFIER === 'bob').length, 1);
     const replay = await agent.post('/authn/enroll').set('X-CSRF-Token', res.body.csrf_token).send({ type: 'start', data: { otp: code } });
@@ -103,6 +105,17 @@ describe('TotpEnroll: an authenticator app enrolled with a QR code, then used to
     assert.deepEqual(done.body, { status: 'COMPLETED', location: '/account' });
     const held = await demo.authn.credentials.store.getTotp('alice');
     assert.ok(held?.last_used_at, 'its use is recorded');
+  });
+
+  it('with recovery codes already made, an activation (the form) goes to success_location, and the codes stay', async () => {
+    const agent = request.agent(demo.app);
+    await signIn(agent, 'carol', 'bletchley', 'carol@example.com');
+    const made = await demo.authn.credentials.newRecoveryCodes('carol', Date.now());
+    const res = await agent.get('/authn/enroll').set('Accept', 'application/json').expect(200);
+    const code = await generate({ strategy: 'totp', secret: secretOf(res.body) });
+    const form = await agent.post('/authn/enroll').type('form').send({ _csrf: res.body.csrf_token, otp: code }).expect(303);
+    assert.equal(form.headers.location, '/account');
+    assert.equal(await demo.authn.credentials.recoveryCodesLeft('carol'), made.length);
   });
 
   it('a code for a pending key that expired answers NO_PENDING_CODE, and the next GET makes another key', async () => {
