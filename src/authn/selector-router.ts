@@ -76,6 +76,11 @@ export function createSelectorRouter(plan: SelectorPlanEntry, selectors: Selecto
       return sendPage(req, res, error.status, errorMessage(req, error));
     }
     if (req.query.choose === undefined) {
+      // A trusted browser (any choice with trust_device on) skips the choosing and the code alike.
+      for (const c of choices) {
+        const location = await selectors.control(c.id)?.trusted?.(req);
+        if (location) return wantsJson ? sendJson(res, 200, { status: 'COMPLETED', location, csrf_token: token }) : res.redirect(303, location);
+      }
       const chosen = selectorState(req, plan.id).chosen;
       const target = choices.find((c) => c.id === chosen)
         ?? (choices.length === 1 ? choices[0] : choices.find((c) => c.id === plan.config.default));

@@ -43,6 +43,11 @@ export interface ChoiceControl {
   available?(req: Request): Promise<boolean>;
   /** Counts a change of choice to this one in the store, atomically; false when `max` were already counted. */
   claimSwitch?(req: Request, max: number): Promise<boolean>;
+  /**
+   * For a choice with `trust_device` on: when this browser is a trusted device of the subject, completes the choice
+   * (and so the selector) at once and answers where the browser goes next; null otherwise.
+   */
+  trusted?(req: Request): Promise<string | null>;
 }
 
 export interface Selectors {

@@ -309,6 +309,12 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
         return r !== null && (await asChoice.available!(r.subject, r.exports));
       },
     } : {}),
+    ...(trustDays > 0 ? {
+      async trusted(req: Request) {
+        const r = build(req);
+        return r ? trustedBrowser(req, r) : null;
+      },
+    } : {}),
     async claimSwitch(req, max) {
       const r = build(req);
       return r ? services.store.claimSwitch(r.key, max, services.now()) : true;

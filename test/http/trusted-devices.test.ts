@@ -4,6 +4,7 @@ import { onEvent } from '../../src/events/bus.js';
 import type { EventRecord } from '../../src/events/catalogue.js';
 import type { MemoryCredentialStore } from '../../src/store/credential-store.js';
 import { demoHarness, tokenFor } from '../support/demo-harness.js';
+import { demoVariant } from '../support/demo-variant.js';
 
 /** Issue 22: "Don't ask again on this browser for 30 days" on the demo's login step (trust_device.days 30). */
 type Agent = ReturnType<typeof request.agent>;
@@ -47,6 +48,35 @@ describe('trusted devices: remember this browser (demo)', () => {
     const account = await next.get('/account').expect(200);
     assert.match(account.text, /<p id="otp-method">trusted_device<\/p>/);
     assert.match(account.text, /&quot;detail&quot;: &quot;TRUSTED DEVICE&quot;/);
+  });
+
+  it('the selector honours a trusted browser itself: its GET completes at once, whichever choice is the default', async () => {
+    const cookie = await trustedLogin('alice', 'wonderland', '+46701234567');
+    const html = request.agent(demo.app);
+    await password(html, 'alice', 'wonderland');
+    const res = await html.get('/authn/method').set('Cookie', cookie).expect(303);
+    assert.equal(res.headers.location, '/account', 'straight on, not to the default choice first');
+    assert.match((await html.get('/account').expect(200)).text, /<p id="otp-method">trusted_device<\/p>/);
+
+    const variant = await demoVariant((c) => {
+      const selector = (c.authenticators as { id: string; config: Record<string, unknown> }[]).find((a) => a.id === 'method')!;
+      selector.config.default = 'totp';
+    });
+    try {
+      const token = await variant.authn.credentials.trustDevice('alice', 'test', 30, Date.now());
+      const json = request.agent(variant.app);
+      const t = await tokenFor(json, '/authn/password');
+      await json.post('/authn/password').set('X-CSRF-Token', t).send({ type: 'start', data: { identifier: 'alice', password: 'wonderland' } }).expect(200);
+      const done = await json.get('/authn/method').set('Cookie', `otp_trusted_device=${token}`).set('Accept', 'application/json').expect(200);
+      assert.deepEqual([done.body.status, done.body.location], ['COMPLETED', '/account'], 'the totp default has no trust; the otp choice does');
+      const plain = request.agent(variant.app);
+      const t2 = await tokenFor(plain, '/authn/password');
+      await plain.post('/authn/password').set('X-CSRF-Token', t2).send({ type: 'start', data: { identifier: 'alice', password: 'wonderland' } }).expect(200);
+      const untrusted = await plain.get('/authn/method').expect(303);
+      assert.equal(untrusted.headers.location, '/authn/method/totp', 'without the cookie: the default choice');
+    } finally {
+      await variant.authn.close();
+    }
   });
 
   it('another user, a forged or malformed cookie, or a revoked device: the step runs as usual', async () => {
