@@ -9,6 +9,7 @@ import { MemoryCredentialStore } from '../../src/store/credential-store.js';
 import { chainApp } from '../support/chain-app.js';
 import { demoHarness, tokenFor } from '../support/demo-harness.js';
 import { tempConfigDir, validConfig } from '../support/temp-config.js';
+import { loadConfigOn, testStore } from '../support/test-store.js';
 
 /** The findings of the review of enrolment and recovery codes (issue 22), each held by a test. */
 type Agent = ReturnType<typeof request.agent>;
@@ -105,19 +106,25 @@ describe('credentials: the demo after the review', () => {
   });
 
   it('an enrolled secret that no longer opens (CREDENTIAL_KEY lost its key) fails closed: the user-file secret does not come back', async () => {
-    const shared = new MemoryCredentialStore();
+    // Two apps over one credential store: one memory store handed to both, or (TEST_STORE=redis) one Redis prefix.
+    const ts = await testStore();
+    const shared = ts.block === undefined ? { credentials: new MemoryCredentialStore() } : {};
     const env = { ...process.env, OTP_SECRET: 'demo-test-otp', SESSION_SECRET: 'demo-test-session' };
-    const before = await createDemoApp(loadConfig('config/default.json', env), { env: { ...env, CREDENTIAL_KEY: 'key-one' }, credentials: shared });
-    await before.authn.credentials.enrolTotp('alice', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', { algorithm: 'sha1', digits: 6, period: 30 }, Date.now());
-    const after = await createDemoApp(loadConfig('config/default.json', env), { env: { ...env, CREDENTIAL_KEY: 'key-two' }, credentials: shared });
-    const agent = request.agent(after.app);
-    await passwordAs(agent, '/authn/password', 'alice', 'wonderland');
-    const page = await agent.get('/authn/method/totp').set('Accept', 'application/json').expect(200);
-    const fileSecret = 'UZU7NDYPSJNRQ7AWBXFKXHWKYGHWMQXC';
-    const res = await agent.post('/authn/method/totp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: await generate({ strategy: 'totp', secret: fileSecret }) } });
-    assert.equal(res.body.error?.code, 'INVALID_OTP', res.text);
-    await before.authn.close();
-    await after.authn.close();
+    const before = await createDemoApp(loadConfigOn(ts, 'config/default.json', env), { env: { ...env, CREDENTIAL_KEY: 'key-one' }, ...shared });
+    const after = await createDemoApp(loadConfigOn(ts, 'config/default.json', env), { env: { ...env, CREDENTIAL_KEY: 'key-two' }, ...shared });
+    try {
+      await before.authn.credentials.enrolTotp('alice', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', { algorithm: 'sha1', digits: 6, period: 30 }, Date.now());
+      const agent = request.agent(after.app);
+      await passwordAs(agent, '/authn/password', 'alice', 'wonderland');
+      const page = await agent.get('/authn/method/totp').set('Accept', 'application/json').expect(200);
+      const fileSecret = 'UZU7NDYPSJNRQ7AWBXFKXHWKYGHWMQXC';
+      const res = await agent.post('/authn/method/totp').set('X-CSRF-Token', page.body.csrf_token).send({ type: 'start', data: { otp: await generate({ strategy: 'totp', secret: fileSecret }) } });
+      assert.equal(res.body.error?.code, 'INVALID_OTP', res.text);
+    } finally {
+      await before.authn.close();
+      await after.authn.close();
+      await ts.cleanup();
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import passport from 'passport';
 import request from 'supertest';
 import { createAuthn, loadConfig, onEvent, STRATEGY_NAME, type EventRecord } from '../../src/index.js';
 import { tempConfigDir } from '../support/temp-config.js';
+import { cleanupOnClose, testStore } from '../support/test-store.js';
 import { silenceOperationalLog } from '../../src/events/logger.js';
 
 silenceOperationalLog(true);
@@ -14,7 +15,8 @@ describe('mounting in a fresh Express app (the README recipe)', () => {
     const t = tempConfigDir();
     const outbox = `${t.dir}/outbox.jsonl`;
     t.write('users.json', { users: [] });
-    const file = t.write('sso.json', {
+    const ts = await testStore();
+    const file = t.write('sso.json', ts.apply({
       logging: { events: { console: false } },
       pipes: [
         { id: 'users', valves: [{ name: 'UserFileCheck', config: { file: `${process.cwd()}/config/demo-users.json` } }] },
@@ -26,9 +28,9 @@ describe('mounting in a fresh Express app (the README recipe)', () => {
         { id: 'pw', type: 'UserNameAndPassword', config: { context_path: '/sso/pw', pipe_id: 'users' } },
         { id: 'code', type: 'OTPValidator', config: { context_path: '/sso/code', pre_pipe_id: 'send', pipe_id: 'check', destination: { source: '${exports.mobile}' } } },
       ],
-    });
+    }));
     const env = { ...process.env, OUTBOX_FILE: '', OTP_SECRET: 'k', SESSION_SECRET: 's' };
-    const authn = await createAuthn(loadConfig(file, env), { env });
+    const authn = cleanupOnClose(await createAuthn(loadConfig(file, env), { env }), ts);
     const pp = new passport.Passport();
     pp.use(STRATEGY_NAME, authn.strategy);
     pp.serializeUser((user, done) => done(null, user));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { onRedisStore } from '../support/test-store.js';
 import { answerKind, countBy, eventsOf, HIGH_LIMITS, harnessPerTest, outboxCount, parallel, wrongCode } from '../support/otp-api.js';
 
 describe('OTP API: parallel entries on one transaction (SPEC 3 and 7)', function () {
@@ -38,8 +39,21 @@ describe('OTP API: parallel entries on one transaction (SPEC 3 and 7)', function
     const [code] = h().codes();
     const answers = await parallel(50, () => u.send('start', { otp: code }));
     const kinds = countBy(answers, answerKind);
-    assert.deepEqual(kinds, { COMPLETED: 1, NO_PENDING_CODE: 49 });
-    for (const res of answers) assert.equal(res.status, answerKind(res) === 'COMPLETED' ? 200 : 409);
+    if (!onRedisStore) {
+      // The memory store settles each entry before the next request is read: every other one finds it COMPLETED.
+      assert.deepEqual(kinds, { COMPLETED: 1, NO_PENDING_CODE: 49 });
+    } else {
+      // On Redis every step is a round trip, so entries really overlap: one arriving while all 3 attempts are
+      // reserved by entries still being checked answers MAX_ATTEMPTS unevaluated (SPEC 3: "none left"), not
+      // aborted and with no attempt spent; every other one NO_PENDING_CODE. Still exactly one completes.
+      assert.equal(kinds.COMPLETED, 1, JSON.stringify(kinds));
+      assert.equal((kinds.NO_PENDING_CODE ?? 0) + (kinds.MAX_ATTEMPTS ?? 0), 49, JSON.stringify(kinds));
+      for (const res of answers.filter((r) => answerKind(r) === 'MAX_ATTEMPTS')) {
+        assert.equal(res.body.aborted, false, res.text);
+        assert.equal(res.body.attempts_left, 3, res.text);
+      }
+    }
+    for (const res of answers) assert.equal(res.status, answerKind(res) === 'NO_PENDING_CODE' ? 409 : 200, res.text);
     assert.equal(eventsOf(h(), 'WEB_100019').length, 1);
     assert.equal(eventsOf(h(), 'WEB_100020').length, 0);
   });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { onEvent } from '../../src/events/bus.js';
 import type { EventRecord } from '../../src/events/catalogue.js';
-import type { MemoryCredentialStore } from '../../src/store/credential-store.js';
 import { demoHarness, tokenFor } from '../support/demo-harness.js';
+import { credentialDump } from '../support/test-store.js';
 
 /** The text of an element escaped by escapeHtml (src/web/html.ts). */
 const decodeEntities = (html: string): string =>
@@ -55,7 +55,7 @@ describe('recovery codes: made once, shown once, each works once (demo)', () => 
     assert.equal(new Set(codes).size, 10);
     assert.equal(events.filter((e) => e.event_id === 'OTP_200018' && e.CUSTOMER_IDENTIFIER === 'bob').length, 1);
     assert.ok(!events.some((e) => JSON.stringify(e).includes(codes[0]!.replace('-', ''))), 'no code in an event');
-    const dump = (demo.authn.credentials.store as MemoryCredentialStore).dump();
+    const dump = await credentialDump(demo.authn);
     for (const c of codes) assert.ok(!dump.includes(c.replace('-', '')) && !dump.includes(c), 'only keyed hashes are kept');
     assert.equal((await agent.get('/authn/recovery-codes').set('Accept', 'application/json')).body.codes_left, 10);
     const page = await agent.get('/authn/recovery-codes').expect(200);

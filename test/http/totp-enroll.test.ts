@@ -9,6 +9,7 @@ import { createDemoApp } from '../../src/demo/demo-app.js';
 import { MemoryCredentialStore } from '../../src/store/credential-store.js';
 import { PENDING_TTL_MS } from '../../src/authn/totp-enroll-router.js';
 import { demoHarness, tokenFor } from '../support/demo-harness.js';
+import { credentialDump } from '../support/test-store.js';
 
 /** Issue 22, first part: TotpEnroll in the demo (/authn/enroll for a signed-in user) and TotpValidate reading the store. */
 type Agent = ReturnType<typeof request.agent>;
@@ -88,7 +89,7 @@ describe('TotpEnroll: an authenticator app enrolled with a QR code, then used to
     const secret = secretOf(res.body);
     const activation = await generate({ strategy: 'totp', secret });
     await agent.post('/authn/enroll').set('X-CSRF-Token', res.body.csrf_token).send({ type: 'start', data: { otp: activation } }).expect(200);
-    const dump = (demo.authn.credentials.store as MemoryCredentialStore).dump();
+    const dump = await credentialDump(demo.authn);
     assert.ok(!dump.includes(secret), 'the store holds no clear secret');
     assert.match(dump, /"sealed_secret":"v1\./);
 

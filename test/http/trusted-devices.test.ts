@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { onEvent } from '../../src/events/bus.js';
 import type { EventRecord } from '../../src/events/catalogue.js';
-import type { MemoryCredentialStore } from '../../src/store/credential-store.js';
 import { demoHarness, tokenFor } from '../support/demo-harness.js';
+import { credentialDump } from '../support/test-store.js';
 import { demoVariant } from '../support/demo-variant.js';
 
 /** Issue 22: "Don't ask again on this browser for 30 days" on the demo's login step (trust_device.days 30). */
@@ -36,7 +36,7 @@ describe('trusted devices: remember this browser (demo)', () => {
 
   it('ticked, a right code trusts the browser: the next login of that user skips the code (otp_method trusted_device), no code is sent', async () => {
     const cookie = await trustedLogin('alice', 'wonderland', '+46701234567');
-    const dump = (demo.authn.credentials.store as MemoryCredentialStore).dump();
+    const dump = await credentialDump(demo.authn);
     assert.ok(!dump.includes(cookie.split('=')[1]!), 'only the token\'s keyed hash is kept');
     const next = request.agent(demo.app);
     await password(next.set('Cookie', cookie) as unknown as Agent, 'alice', 'wonderland');

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createAuthn, loadConfig, STRATEGY_NAME, type Authn } from '../../src/index.js';
 import { silenceOperationalLog } from '../../src/events/logger.js';
 import { tempConfigDir } from './temp-config.js';
+import { cleanupOnClose, testStore } from './test-store.js';
 
 silenceOperationalLog(true);
 
@@ -12,7 +13,8 @@ silenceOperationalLog(true);
 export async function chainApp(authenticators: unknown[]): Promise<{ app: express.Express; authn: Authn; lastCode(): string; login(agent: ReturnType<typeof request.agent>, path: string): Promise<string> }> {
   const t = tempConfigDir();
   const outbox = `${t.dir}/outbox.jsonl`;
-  const file = t.write('sso.json', {
+  const ts = await testStore();
+  const file = t.write('sso.json', ts.apply({
     logging: { events: { console: false } },
     pipes: [
       { id: 'users', valves: [{ name: 'UserFileCheck', config: { file: `${process.cwd()}/config/demo-users.json` } }] },
@@ -20,9 +22,9 @@ export async function chainApp(authenticators: unknown[]): Promise<{ app: expres
       { id: 'check', valves: [{ name: 'OtpValidate' }] },
     ],
     authenticators,
-  });
+  }));
   const env = { ...process.env, OUTBOX_FILE: '', OTP_SECRET: 'k', SESSION_SECRET: 's' };
-  const authn = await createAuthn(loadConfig(file, env), { env });
+  const authn = cleanupOnClose(await createAuthn(loadConfig(file, env), { env }), ts);
   const pp = new passport.Passport();
   pp.use(STRATEGY_NAME, authn.strategy);
   pp.serializeUser((user, done) => done(null, user));

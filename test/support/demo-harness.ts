@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { loadConfig } from '../../src/config/index.js';
 import { createDemoApp, type DemoApp } from '../../src/demo/demo-app.js';
 import { silenceOperationalLog } from '../../src/events/logger.js';
+
+import { cleanupOnClose, loadConfigOn, testStore } from './test-store.js';
 
 silenceOperationalLog(true);
 
@@ -13,7 +14,9 @@ export async function demoHarness(): Promise<DemoApp & { outbox: string; lastCod
   const outbox = path.join(mkdtempSync(path.join(os.tmpdir(), 'otp-demo-')), 'outbox.jsonl');
   process.env.OUTBOX_FILE = outbox;
   const env = { ...process.env, OTP_SECRET: 'demo-test-otp', SESSION_SECRET: 'demo-test-session' };
-  const demo = await createDemoApp(loadConfig('config/default.json', env), { env });
+  const ts = await testStore();
+  const demo = await createDemoApp(loadConfigOn(ts, 'config/default.json', env), { env });
+  cleanupOnClose(demo.authn, ts);
   return {
     ...demo,
     outbox,

@@ -5,6 +5,7 @@ import { createDemoApp, type DemoApp } from '../../src/demo/demo-app.js';
 import { silenceOperationalLog } from '../../src/events/logger.js';
 import { ROOT } from './otp-api.js';
 import { tempConfigDir } from './temp-config.js';
+import { cleanupOnClose, testStore } from './test-store.js';
 
 silenceOperationalLog(true);
 
@@ -23,7 +24,10 @@ export async function demoVariant(change: (config: Record<string, any>) => void)
     return { ...pipe, valves: pipe.valves.map((v) => (v.name === 'Outbox' ? { ...v, config: { ...v.config, print: false } } : v)) };
   });
   config.logging = { ...config.logging, events: { ...config.logging?.events, file: path.join(t.dir, 'events.jsonl'), console: false } };
+  // TEST_STORE=redis: a Redis store of its own, unless the change names one.
+  const ts = await testStore();
   change(config);
+  ts.apply(config);
   copyFileSync(path.join(ROOT, 'config', 'demo-users.json'), path.join(t.dir, 'demo-users.json'));
   const file = t.write('config.json', config);
   const outbox = path.join(t.dir, 'outbox.jsonl');
@@ -32,6 +36,7 @@ export async function demoVariant(change: (config: Record<string, any>) => void)
   process.env.OUTBOX_FILE = outbox;
   try {
     const demo = await createDemoApp(loadConfig(file, env), { env });
+    cleanupOnClose(demo.authn, ts);
     return { ...demo, outbox, dir: t.dir };
   } finally {
     if (previous === undefined) delete process.env.OUTBOX_FILE;

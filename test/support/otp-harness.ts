@@ -9,6 +9,7 @@ import { onEvent } from '../../src/events/bus.js';
 import type { EventRecord } from '../../src/events/catalogue.js';
 import { silenceOperationalLog } from '../../src/events/logger.js';
 import { tempConfigDir } from './temp-config.js';
+import { assertOnRedis, testStore } from './test-store.js';
 
 silenceOperationalLog(true);
 
@@ -40,7 +41,9 @@ export async function otpHarness(otpConfig: Record<string, unknown> = {}, option
   const dir = mkdtempSync(path.join(os.tmpdir(), 'otp-harness-'));
   const outbox = path.join(dir, 'outbox.jsonl');
   const t = tempConfigDir();
-  const file = t.write('config.json', {
+  // TEST_STORE=redis: a Redis store under this harness's own prefix, unless the test brings its own store.
+  const ts = await testStore();
+  const file = t.write('config.json', ts.apply({
     globals: { app_name: 'Test SSO' },
     logging: { events: { console: false } },
     pipes: [
@@ -58,10 +61,25 @@ export async function otpHarness(otpConfig: Record<string, unknown> = {}, option
     ...(Array.isArray(extra.pipes) ? { pipes: (extra.pipes as { id: string; valves: { name: string; config?: object }[] }[]).map((p) => ({
       ...p, valves: p.valves.map((v) => (v.name === 'Outbox' ? { ...v, config: { ...v.config, file: outbox, print: false } } : v)),
     })) } : {}),
-  });
+  }));
   const env = { ...process.env, OUTBOX_FILE: '', OTP_SECRET: 'test-otp-secret', SESSION_SECRET: 'test-session-secret' };
   const config = loadConfig(file, env);
-  const authn = await createAuthn(config, { env, ...options });
+  let authn: Authn;
+  try {
+    authn = await createAuthn(config, { env, ...options });
+  } catch (error) {
+    await ts.cleanup();
+    throw error;
+  }
+  if (options.store === undefined) {
+    try {
+      assertOnRedis(ts, authn);
+    } catch (error) {
+      await authn.close();
+      await ts.cleanup();
+      throw error;
+    }
+  }
   const app = express();
   app.use(authn.session);
   app.post('/test/exports', express.json(), (req, res) => {
@@ -96,7 +114,11 @@ export async function otpHarness(otpConfig: Record<string, unknown> = {}, option
     },
     async close() {
       unsubscribe();
-      await authn.close();
+      try {
+        await authn.close();
+      } finally {
+        await ts.cleanup();
+      }
     },
   };
 }
