@@ -19,3 +19,5 @@ export { RedisRateLimits } from './limits/redis-rate-limits.js';
 export { MemoryRateLimits } from './limits/memory-rate-limits.js';
 export type { TransactionStore } from './store/types.js';
 export { createDemoApp } from './demo/demo-app.js';
+export { createOidcLogin, createOidcProvider, oidcConfiguration } from './integrations/oidc-provider.js';
+export { redisOidcAdapter } from './store/redis-oidc-adapter.js';

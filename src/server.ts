@@ -26,6 +26,11 @@ async function main(): Promise<void> {
     // The demo (not the config) switches to Redis when REDIS_URL is set; REDIS_PREFIX keeps deployments apart.
     config = { ...config, store: { type: 'redis', url: process.env.REDIS_URL, prefix: process.env.REDIS_PREFIX || config.store.prefix } };
   }
+  const port = Number(process.env.PORT || config.server.port);
+  if (config.oidc && !process.env.OIDC_ISSUER && config.oidc.issuer === 'http://localhost:3000/oidc') {
+    // The demo's issuer follows PORT, so `PORT=3456 npm start` works as it is (OIDC_ISSUER names another).
+    config = { ...config, oidc: { ...config.oidc, issuer: `http://localhost:${port}/oidc` } };
+  }
   const eventsFile = process.env.EVENTS_FILE || config.logging.events.file;
   const events = startEventLog({ ...config.logging.events, file: eventsFile });
   let demo;
@@ -36,7 +41,6 @@ async function main(): Promise<void> {
     throw error;
   }
   const { app, authn } = demo;
-  const port = Number(process.env.PORT || config.server.port);
   const server = app.listen(port, () => log.info(`demo SSO listening on http://localhost:${port}/ (users: alice/wonderland, bob/builder, carol/bletchley)`));
   let stopping = false;
   const stop = (signal: string) => {

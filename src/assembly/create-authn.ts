@@ -27,9 +27,9 @@ import { rememberLanguage } from '../i18n/language-cookie.js';
 import { WEB_BASE } from '../web/page-context.js';
 import { apiSecurityHeaders, securityHeaders } from '../web/security-headers.js';
 import { createWebRouter } from '../web/web-router.js';
-import { planChains } from '../authn/chain.js';
+import { planChains, type Chains } from '../authn/chain.js';
 import { authnErrorHandler } from '../http/respond.js';
-import { storeBackend } from './store-backend.js';
+import { storeBackend, type OidcAdapterClass } from './store-backend.js';
 import { mountPaths } from '../config/mount-path.js';
 import { formatProblem } from '../config/config-error.js';
 import { planSelectors } from '../authn/selector.js';
@@ -76,6 +76,12 @@ export interface Authn {
   strategy: ReturnType<typeof createAuthnStrategy>;
   translations: Translations;
   secrets: Secrets;
+  /** The configuration it was built from (frozen). */
+  config: AppConfig;
+  /** The chains' plan: a root chain's steps, and the hook an integration steers a login with (the OIDC one). */
+  chains: Pick<Chains, 'root' | 'steer'>;
+  /** oidc-provider's adapter on the same store (Redis); absent on memory, where the provider keeps its own. */
+  oidcAdapter?: OidcAdapterClass;
   close(): Promise<void>;
 }
 
@@ -225,6 +231,9 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     strategy: createAuthnStrategy(config.authenticators.filter((a) => a.canonicalType === 'Chain').map((a) => a.id)),
     translations,
     secrets,
+    config,
+    chains,
+    ...(backend.oidcAdapter ? { oidcAdapter: backend.oidcAdapter } : {}),
     close: async () => {
       metrics?.stop();
       await backend.credentials.close();

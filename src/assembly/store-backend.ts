@@ -10,6 +10,7 @@ import { connectRedisStore } from '../store/redis-store.js';
 import type { TransactionStore } from '../store/types.js';
 import { MemoryCredentialStore, type CredentialStore } from '../store/credential-store.js';
 import { RedisCredentialStore } from '../store/redis-credential-store.js';
+import { redisOidcAdapter } from '../store/redis-oidc-adapter.js';
 
 /**
  * Where state lives, from `store` in the config: one process's memory, or Redis for the transactions, the
@@ -22,7 +23,16 @@ export interface StoreBackend {
   credentials: CredentialStore;
   limits(authenticatorId: string, config: OtpAuthenticatorConfig): RateLimits;
   sessionStore?: SessionStore;
+  /** For oidc-provider: its records beside the transactions (Redis); absent on memory (it keeps its own). */
+  oidcAdapter?: OidcAdapterClass;
 }
+
+/** An oidc-provider Adapter class (constructed once per model name). */
+export type OidcAdapterClass = new (name: string) => {
+  upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<unknown>;
+  find(id: string): Promise<Record<string, unknown> | undefined | void>;
+  destroy(id: string): Promise<unknown>;
+};
 
 export async function storeBackend(config: AppConfig, options: { store?: TransactionStore; credentials?: CredentialStore }, now: () => number): Promise<StoreBackend> {
   if (options.store) return { store: options.store, credentials: options.credentials ?? new MemoryCredentialStore(), limits: (id, c) => new MemoryRateLimits(id, c.rate_limits) };
@@ -33,6 +43,7 @@ export async function storeBackend(config: AppConfig, options: { store?: Transac
       store,
       credentials: options.credentials ?? new RedisCredentialStore(store.client, prefix),
       limits: (id, c) => new RedisRateLimits(store.client, id, c.rate_limits, { prefix }),
+      ...(config.oidc ? { oidcAdapter: redisOidcAdapter(store.client, prefix) as unknown as OidcAdapterClass } : {}),
       // disableTouch: an unchanged session costs no write, which keeps a `start` within its round-trip budget.
       sessionStore: failClosedSessions(new RedisStore({ client: store.client, prefix: `${prefix}sess:`, disableTouch: true })),
     };

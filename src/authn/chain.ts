@@ -30,11 +30,24 @@ interface RootPlan {
   locations: ResolvedLocations;
 }
 
+/**
+ * An integration's say in a login run by a root chain (the OIDC provider's, src/integrations/oidc-provider.ts):
+ * after each step, a location to go to instead of the next step (null: carry on); while it is in charge, the
+ * failure and cancel locations. The rules of the chain itself stay here.
+ */
+export interface LoginSteering {
+  afterStep?(req: Request, rootId: string): Promise<string | null>;
+  locations?(req: Request, rootId: string): Partial<Omit<ResolvedLocations, 'success'>> | null;
+}
+
 export interface Chains {
   /** Hooks for an authenticator that is a step of a chain, or undefined when it stands alone. */
   stepHooks(authenticatorId: string): StepHooks | undefined;
   /** Every chain's own route: GET redirects to the current step. */
   routers(): { path: string; router: Router }[];
+  /** A root chain's path and its leaves (steps, nested chains opened) in order; undefined for another id. */
+  root(chainId: string): { path: string; leaves: string[] } | undefined;
+  steer(steering: LoginSteering): void;
 }
 
 function login(req: Request, user: AuthnUser): Promise<void> {
@@ -76,6 +89,15 @@ export function planChains(config: AppConfig): Chains {
   const leafOf = new Map<string, { root: RootPlan; leaf: Leaf }>();
   for (const root of roots) for (const leaf of root.leaves) if (!leafOf.has(leaf.id)) leafOf.set(leaf.id, { root, leaf });
 
+  const steering: LoginSteering[] = [];
+  const steered = (req: Request, rootId: string, locations: ResolvedLocations): ResolvedLocations => {
+    for (const s of steering) {
+      const over = s.locations?.(req, rootId);
+      if (over) return { ...locations, ...over };
+    }
+    return locations;
+  };
+
   const nextLeaf = (req: Request, leaves: Leaf[]): Leaf | undefined => {
     const done = authnState(req).completed;
     return leaves.find((l) => !done.includes(l.id));
@@ -94,14 +116,19 @@ export function planChains(config: AppConfig): Chains {
       if (!nextLeaf(req, leaves) && !state.completed.includes(chainId)) state.completed.push(chainId);
     }
     const next = nextLeaf(req, root.leaves);
-    if (next) return next.path;
-    const user = userFromSession(state);
-    state.login_exports = structuredClone(state.exports);
-    if (user) {
-      await login(req, user);
-      csrfToken(req, true);
+    if (!next) {
+      const user = userFromSession(state);
+      state.login_exports = structuredClone(state.exports);
+      if (user) {
+        await login(req, user);
+        csrfToken(req, true);
+      }
     }
-    return leaf.locations.success;
+    for (const s of steering) {
+      const location = await s.afterStep?.(req, root.id);
+      if (location) return location;
+    }
+    return next ? next.path : leaf.locations.success;
   };
 
   return {
@@ -110,10 +137,10 @@ export function planChains(config: AppConfig): Chains {
       if (!member) return undefined;
       const { root, leaf } = member;
       return {
-        locations: () => leaf.locations,
+        locations: (req) => steered(req, root.id, leaf.locations),
         complete: (req, exports) => advance(req, root, leaf, exports),
         async cancel(req) {
-          return leaf.required ? leaf.locations.cancel : advance(req, root, leaf, {});
+          return leaf.required ? steered(req, root.id, leaf.locations).cancel : advance(req, root, leaf, {});
         },
         // Once the whole chain is done (the user is logged in), its steps do not run again in this session:
         // a reload of the OTP step after login must not send another code.
@@ -121,6 +148,11 @@ export function planChains(config: AppConfig): Chains {
         next: (req) => nextLeaf(req, root.leaves)?.path ?? leaf.locations.success,
       };
     },
+    root(chainId) {
+      const r = roots.find((x) => x.id === chainId);
+      return r ? { path: r.path, leaves: r.leaves.map((l) => l.id) } : undefined;
+    },
+    steer: (s) => void steering.push(s),
     routers() {
       return chainIds.map((id) => {
         const entry = byId.get(id)!;

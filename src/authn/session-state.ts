@@ -21,6 +21,10 @@ export interface AuthnState {
    * step that needs a passed factor (replacing an app, new recovery codes) compares its subject under these.
    */
   login_exports?: Record<string, unknown>;
+  /**
+   * The login must be done afresh (an OIDC client's prompt=login or max_age): a trusted browser skips no step.
+   */
+  fresh_login?: boolean;
   /** Per Selector id: the choice made, the switches so far and each choice tried (src/authn/selector-state.ts). */
   selectors?: Record<string, SelectorState>;
 }

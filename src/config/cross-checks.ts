@@ -3,6 +3,7 @@ import { checkPipeDefinition } from '../pipes/pipe.js';
 import type { PipeDefinition } from '../pipes/types.js';
 import { mountPaths, selectorsOfChoices } from './mount-path.js';
 import { checkSelectors } from './selector-checks.js';
+import { checkOidc } from './oidc-checks.js';
 import { childPath } from './config-error.js';
 import { describeSchemaError, pointerToPath } from '../schema-messages.js';
 import { createAjv } from './schema.js';
@@ -18,7 +19,7 @@ export interface PathProblem {
 
 interface RawPipe { id: string; valves: unknown[] }
 interface RawAuthenticator { id: string; type: string; config: Record<string, unknown> }
-interface RawConfig { pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string } }
+interface RawConfig { pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string }; oidc?: Parameters<typeof checkOidc>[0] }
 
 const MIN_CODE_BITS = 20;
 const CHARSET_SIZE = { numeric: 10, alphanumeric: 32 } as const;
@@ -135,6 +136,7 @@ export function crossCheckAll(config: RawConfig, availableLanguages: readonly st
   out.push(...chainCycles(config.authenticators));
   const selectors = checkSelectors(config.authenticators);
   out.push(...selectors.problems);
+  out.push(...checkOidc(config.oidc, config.authenticators));
   const paths = mountPaths(config.authenticators);
   const mounts = new Map<string, number>();
   config.authenticators.forEach((a, i) => {

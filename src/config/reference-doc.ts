@@ -64,6 +64,7 @@ export function renderConfigReference(): string {
     table('`TotpEnroll`: `config`', defs.totpEnrollConfig ?? {}),
     table('`RecoveryCodes`: `config`', defs.recoveryCodesConfig ?? {}),
     table('`UserNameAndPassword`: `config`', defs.passwordConfig ?? {}),
+    table('An OpenID Connect client (`oidc.clients[]`)', defs.oidcClient ?? {}),
   ].join('\n\n');
 }
 

@@ -13,8 +13,8 @@ export interface Secrets {
   otpKeys: string[];
   /** AES-256-GCM keys for enrolled secrets (CREDENTIAL_KEY, comma-separated): the first seals, all open. */
   credentialKeys: string[];
-  /** Which are the development fallbacks. */
-  development: { session: boolean; otp: boolean; credential: boolean };
+  /** Which are the development fallbacks (the OIDC provider's signing keys and cookie keys, when it is configured). */
+  development: { session: boolean; otp: boolean; credential: boolean; oidc_jwks: boolean; oidc_cookie_keys: boolean };
 }
 
 function list(value: string | undefined): string[] {
@@ -29,6 +29,9 @@ export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
     sessionSecrets: session.length > 0 ? session : [DEV_SESSION_SECRET],
     otpKeys: otp.length > 0 ? otp : [DEV_OTP_SECRET],
     credentialKeys: credential.length > 0 ? credential : [DEV_CREDENTIAL_KEY],
-    development: { session: session.length === 0, otp: otp.length === 0, credential: credential.length === 0 },
+    development: {
+      session: session.length === 0, otp: otp.length === 0, credential: credential.length === 0,
+      oidc_jwks: !env.OIDC_JWKS, oidc_cookie_keys: list(env.OIDC_COOKIE_KEYS).length === 0,
+    },
   };
 }

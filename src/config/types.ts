@@ -115,6 +115,28 @@ export interface AuthenticatorEntry<C = Record<string, unknown>> {
   config: C;
 }
 
+export interface OidcClientConfig {
+  client_id: string;
+  client_secret?: string;
+  redirect_uris: string[];
+  first_party: boolean;
+  otp_report: boolean;
+  refresh_tokens: boolean;
+  name?: string;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  interaction_path: string;
+  chain: string;
+  /** Weakest first; each names the chain's steps a login must have passed to reach it. */
+  acr_values: { value: string; steps: string[] }[];
+  default_acr?: string;
+  clients: OidcClientConfig[];
+  jwks_file?: string;
+  ttl_seconds: { session: number; access_token: number; id_token: number; refresh_token: number; interaction: number };
+}
+
 export interface AppConfig {
   /** The file the configuration was loaded from, for messages, and its folder, for relative paths. */
   source: { file: string; dir: string };
@@ -126,6 +148,8 @@ export interface AppConfig {
   overlay_dir: string | null;
   pipes: PipeDefinition[];
   authenticators: AuthenticatorEntry[];
+  /** The OpenID Connect provider whose login is a chain (src/integrations/oidc-provider.ts); null without one. */
+  oidc: OidcConfig | null;
   /** What check-config prints as a warning and the server logs at start (a setting that is ignored, say). */
   warnings?: readonly ConfigProblem[];
 }

@@ -70,6 +70,7 @@ export function validateConfig(doc: LoadedDocument): AppConfig {
     overlay_dir: typeof data.overlay_dir === 'string' ? path.resolve(dir, data.overlay_dir) : null,
     pipes: data.pipes as PipeDefinition[],
     authenticators,
+    oidc: (data.oidc as AppConfig['oidc'] | undefined) ?? null,
     warnings: checked.warnings.map((p) => locate(p.path, p.message)),
   };
   return deepFreeze(config);

@@ -7,6 +7,8 @@ import { securityHeaders } from '../web/security-headers.js';
 import { STRATEGY_NAME, type AuthnUser } from '../authn/passport-strategy.js';
 import type { AppConfig } from '../config/types.js';
 import { renderAccountPage, renderHomePage, type MethodsTried } from './demo-pages.js';
+import { createOidcLogin, createOidcProvider } from '../integrations/oidc-provider.js';
+import { createDemoRp } from './demo-rp.js';
 
 /**
  * The demo SSO site of SPEC section 9: `/`, the login chain under `/authn`, `/account` (the user and the OTP
@@ -28,6 +30,10 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.disable('x-powered-by');
   app.set('trust proxy', config.server.trust_proxy);
   app.use(authn.health);
+  // The identity provider at the issuer's path (/oidc): before any body parser (it reads its own bodies) and
+  // before the site's headers (its few pages carry their own).
+  const provider = config.oidc ? createOidcProvider(authn, options.env ?? process.env) : null;
+  if (provider && config.oidc) app.use(new URL(config.oidc.issuer).pathname, provider.callback());
   app.use(securityHeaders(config));
   app.use(authn.session);
   app.use(pp.initialize());
@@ -42,6 +48,10 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.use('/authn/enroll', authn.translations.middleware, signedIn);
   app.use('/authn/recovery-codes', authn.translations.middleware, signedIn);
   app.use(authn.router);
+  if (provider && config.oidc) {
+    app.use(createOidcLogin(authn, provider));
+    app.use('/rp', authn.translations.middleware, createDemoRp(config.oidc));
+  }
 
   app.get('/', (req, res) => {
     res.type('html').send(renderHomePage(pageContext(req), req.user as AuthnUser | undefined));

@@ -24,6 +24,11 @@ export function productionProblems(config: AppConfig, secrets: Secrets): GuardPr
     && !(v.config as { webotp_host?: string }).webotp_host)).map((p) => p.id);
   // Without a fixed host the WebOTP line names whatever Host header the request carried: a phishing proxy's own.
   if (hostless.length > 0) out.push({ key: 'webotp-host', message: `SmsSend has webotp: true without webotp_host in pipe${hostless.length > 1 ? 's' : ''} ${hostless.join(', ')}` });
+  if (config.oidc) {
+    if (!config.oidc.jwks_file && secrets.development.oidc_jwks) out.push({ key: 'dev-oidc-jwks', message: 'OIDC_JWKS is not set and oidc.jwks_file is absent (the development signing key is in use)' });
+    if (secrets.development.oidc_cookie_keys) out.push({ key: 'dev-oidc-cookie-keys', message: 'OIDC_COOKIE_KEYS is not set (the development cookie key is in use)' });
+    if (!config.oidc.issuer.startsWith('https://')) out.push({ key: 'oidc-http-issuer', message: `oidc.issuer ${config.oidc.issuer} is not https` });
+  }
   if (config.store.type === 'memory') out.push({ key: 'memory-store', message: 'store.type is "memory" (one process, state lost on restart); use "redis"' });
   if (!config.server.session.secure) out.push({ key: 'insecure-cookie', message: 'server.session.secure is false: session cookies would travel over plain HTTP' });
   return out;

@@ -109,7 +109,7 @@ export function createOtpRouter(id: string, config: OtpAuthenticatorConfig, serv
    * completes at once, without a code (a token of another subject, expired, revoked or forged: the step runs).
    */
   const trustedBrowser = async (req: Request, r: OtpRequest): Promise<string | null> => {
-    if (trustDays <= 0 || !services.credentials) return null;
+    if (trustDays <= 0 || !services.credentials || authnState(req).fresh_login) return null;
     const token = readCookie(req, DEVICE_COOKIE);
     const device = token ? await services.credentials.trustedDevice(r.subject, token, services.now()) : null;
     if (!device) return null;

@@ -15,6 +15,10 @@ export function locationOrigins(config: AppConfig): string[] {
       if (typeof value === 'string' && /^https?:\/\//.test(value)) origins.add(new URL(value).origin);
     }
   }
+  // A login that is an OIDC interaction ends with a redirect to the client's redirect_uri.
+  for (const c of config.oidc?.clients ?? []) {
+    for (const uri of c.redirect_uris) if (/^https?:\/\//.test(uri)) origins.add(new URL(uri).origin);
+  }
   return [...origins].sort();
 }
 

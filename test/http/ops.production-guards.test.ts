@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempConfigDir } from '../support/temp-config.js';
@@ -10,6 +11,8 @@ import { tempConfigDir } from '../support/temp-config.js';
  * Each case breaks exactly one guard of a configuration that passes all of them.
  */
 const ROOT = process.cwd();
+/** A signing key of the provider's own: the development one is refused in production. */
+const OIDC_JWKS = JSON.stringify({ keys: [{ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'prod-1', alg: 'ES256', use: 'sig' }] });
 
 function productionConfig(change: (c: Record<string, any>) => void = () => {}): string {
   const t = tempConfigDir();
@@ -26,6 +29,7 @@ function productionConfig(change: (c: Record<string, any>) => void = () => {}): 
   config.store = { type: 'redis', url: 'redis://127.0.0.1:9' };
   config.server.session.secure = true;
   config.logging = { events: { console: false } };
+  config.oidc.issuer = 'https://sso.example/oidc';
   change(config);
   return t.write('prod.json', config);
 }
@@ -33,7 +37,7 @@ function productionConfig(change: (c: Record<string, any>) => void = () => {}): 
 function run(configFile: string, env: Record<string, string>, ms = 15_000): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', configFile], {
-      cwd: ROOT, env: { ...process.env, OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: 's3cret-session', OTP_SECRET: 's3cret-otp', CREDENTIAL_KEY: 's3cret-credential', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT, env: { ...process.env, OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: 's3cret-session', OTP_SECRET: 's3cret-otp', CREDENTIAL_KEY: 's3cret-credential', OIDC_JWKS, OIDC_COOKIE_KEYS: 's3cret-cookie-key', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
@@ -59,6 +63,9 @@ describe('production guards (the demo server as a child process)', function () {
     ['the Outbox valve', (c) => { c.pipes[1].valves[2] = { name: 'Outbox' }; }, {}, /the Outbox valve .* otp-send/],
     ['the memory store', (c) => { c.store = { type: 'memory' }; }, {}, /store.type is "memory"/],
     ['session cookies that are not secure', (c) => { c.server.session.secure = false; }, {}, /server.session.secure is false/],
+    ['the development OIDC signing key', () => {}, { OIDC_JWKS: '' }, /OIDC_JWKS is not set/],
+    ['the development OIDC cookie key', () => {}, { OIDC_COOKIE_KEYS: '' }, /OIDC_COOKIE_KEYS is not set/],
+    ['an http OIDC issuer', (c) => { c.oidc.issuer = 'http://sso.example/oidc'; }, {}, /oidc.issuer http:\/\/sso.example\/oidc is not https/],
   ];
   for (const [what, change, env, message] of cases) {
     it(`refuses ${what}: exit 2, one reason, nothing else`, async () => {
@@ -73,7 +80,7 @@ describe('production guards (the demo server as a child process)', function () {
 
   it('outside production the demo defaults start, warning once for each development default', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT, env: { ...process.env, NODE_ENV: 'development', OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: '', OTP_SECRET: '', CREDENTIAL_KEY: '', EVENTS_FILE: path.join(tempConfigDir().dir, 'e.jsonl') }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, env: { ...process.env, NODE_ENV: 'development', OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: '', OTP_SECRET: '', CREDENTIAL_KEY: '', OIDC_JWKS: '', OIDC_COOKIE_KEYS: '', EVENTS_FILE: path.join(tempConfigDir().dir, 'e.jsonl') }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { output += d; });
@@ -82,7 +89,7 @@ describe('production guards (the demo server as a child process)', function () {
       const start = Date.now();
       while (!/listening on/.test(output) && Date.now() - start < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       assert.match(output, /listening on/);
-      for (const warning of [/SESSION_SECRET is not set/g, /OTP_SECRET is not set/g, /CREDENTIAL_KEY is not set/g, /the Outbox valve/g, /store.type is "memory"/g, /server.session.secure is false/g]) {
+      for (const warning of [/SESSION_SECRET is not set/g, /OTP_SECRET is not set/g, /CREDENTIAL_KEY is not set/g, /the Outbox valve/g, /store.type is "memory"/g, /server.session.secure is false/g, /OIDC_JWKS is not set/g, /OIDC_COOKIE_KEYS is not set/g]) {
         assert.equal((output.match(warning) ?? []).length, 1, `${warning} once`);
       }
     } finally {
