@@ -36,6 +36,8 @@ interface RootPlan {
  * failure and cancel locations. The rules of the chain itself stay here.
  */
 export interface LoginSteering {
+  /** A run of the root chain starts at its own path (the host's login link, or the integration's redirect). */
+  onStart?(req: Request, rootId: string): void;
   afterStep?(req: Request, rootId: string): Promise<string | null>;
   locations?(req: Request, rootId: string): Partial<Omit<ResolvedLocations, 'success'>> | null;
 }
@@ -104,13 +106,22 @@ export function planChains(config: AppConfig): Chains {
   };
 
   /** Marks the step done, then every chain whose leaves are all done; returns where the browser goes. */
-  const advance = async (req: Request, root: RootPlan, leaf: Leaf, exports: Record<string, unknown>): Promise<string> => {
+  const advance = async (req: Request, root: RootPlan, leaf: Leaf, exports: Record<string, unknown>, skipped = false): Promise<string> => {
     const current = authnState(req);
     if (current.completed.includes(leaf.id)) {
       const at = root.leaves.indexOf(leaf);
-      restartFrom(current, root.leaves.slice(0, at).map((l) => l.id), [...root.leaves.slice(at).map((l) => l.id), ...leaf.chains]);
+      const again = root.leaves.slice(at).map((l) => l.id);
+      restartFrom(current, root.leaves.slice(0, at).map((l) => l.id), [...again, ...leaf.chains]);
+      current.skipped = (current.skipped ?? []).filter((id) => !again.includes(id));
+      for (const id of again) delete current.passed_at?.[id];
     }
     const state = recordCompletion(req, leaf.id, exports);
+    // A skipped optional step is done for the order of the chain, not passed: nothing may count it as a factor.
+    if (skipped) state.skipped = [...new Set([...(state.skipped ?? []), leaf.id])];
+    else {
+      state.skipped = (state.skipped ?? []).filter((id) => id !== leaf.id);
+      (state.passed_at ??= {})[leaf.id] = Date.now();
+    }
     for (const chainId of leaf.chains) {
       const leaves = chainId === root.id ? root.leaves : root.leaves.filter((l) => l.chains.includes(chainId));
       if (!nextLeaf(req, leaves) && !state.completed.includes(chainId)) state.completed.push(chainId);
@@ -140,7 +151,7 @@ export function planChains(config: AppConfig): Chains {
         locations: (req) => steered(req, root.id, leaf.locations),
         complete: (req, exports) => advance(req, root, leaf, exports),
         async cancel(req) {
-          return leaf.required ? steered(req, root.id, leaf.locations).cancel : advance(req, root, leaf, {});
+          return leaf.required ? steered(req, root.id, leaf.locations).cancel : advance(req, root, leaf, {}, true);
         },
         // Once the whole chain is done (the user is logged in), its steps do not run again in this session:
         // a reload of the OTP step after login must not send another code.
@@ -161,6 +172,7 @@ export function planChains(config: AppConfig): Chains {
         const success = root?.locations.success ?? leaves[leaves.length - 1]?.locations.success ?? '/';
         const router = express.Router();
         router.get('/', (req, res) => {
+          if (root) for (const s of steering) s.onStart?.(req, root.id);
           const next = nextLeaf(req, leaves);
           res.redirect(303, next ? next.path : success);
         });

@@ -21,6 +21,10 @@ export interface AuthnState {
    * step that needs a passed factor (replacing an app, new recovery codes) compares its subject under these.
    */
   login_exports?: Record<string, unknown>;
+  /** Optional steps the user skipped (cancelled): done for the chain's order, but no factor was passed. */
+  skipped?: string[];
+  /** When each step was passed (epoch ms): an OIDC login's auth_time is its last step's. */
+  passed_at?: Record<string, number>;
   /**
    * The login must be done afresh (an OIDC client's prompt=login or max_age): a trusted browser skips no step.
    */

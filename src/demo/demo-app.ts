@@ -30,12 +30,13 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.disable('x-powered-by');
   app.set('trust proxy', config.server.trust_proxy);
   app.use(authn.health);
+  // The session first: the provider asks it whether the site's own login of the user still stands.
+  app.use(authn.session);
   // The identity provider at the issuer's path (/oidc): before any body parser (it reads its own bodies) and
   // before the site's headers (its few pages carry their own).
   const provider = config.oidc ? createOidcProvider(authn, options.env ?? process.env) : null;
   if (provider && config.oidc) app.use(new URL(config.oidc.issuer).pathname, provider.callback());
   app.use(securityHeaders(config));
-  app.use(authn.session);
   app.use(pp.initialize());
   app.use(pp.session());
   // Phone verification and enrolling an app are for a signed-in user only: the password step alone does not reach them.

@@ -45,14 +45,6 @@ export function amrOf(steps: readonly AmrStep[], completed: readonly string[], e
   return ORDER.filter((v) => out.has(v));
 }
 
-/** The strongest configured acr (they are listed weakest first) whose steps are all done; null: none yet. */
-export function reachedAcr(acrs: readonly AcrValue[], completed: readonly string[]): string | null {
-  for (let i = acrs.length - 1; i >= 0; i -= 1) {
-    if (acrs[i]!.steps.every((s) => completed.includes(s))) return acrs[i]!.value;
-  }
-  return null;
-}
-
 /**
  * The acr a login must reach for this authorisation request: the first requested value we offer (essential
  * `claims` first, then `acr_values`); else the default. `unmet` when the client insists (essential) on values

@@ -3,13 +3,13 @@ import Provider, { errors, interactionPolicy, type Configuration, type Interacti
 import type { Authn } from '../assembly/create-authn.js';
 import type { OidcClientConfig, OidcConfig } from '../config/types.js';
 import { log } from '../events/logger.js';
-import { readCsrfCheckedBody } from '../http/csrf.js';
+import { csrfToken, readCsrfCheckedBody } from '../http/csrf.js';
 import { authnErrorHandler } from '../http/respond.js';
 import { authnState, peekAuthnState } from '../authn/session-state.js';
 import { pageContext } from '../web/page-context.js';
 import { securityHeaders } from '../web/security-headers.js';
 import { renderConsentPage, renderInteractionGonePage } from '../web/consent-page.js';
-import { amrOf, reachedAcr, targetAcr, type AmrStep } from './oidc-amr.js';
+import { amrOf, targetAcr, type AmrStep } from './oidc-amr.js';
 import { idTokenAlgorithm, signingKeys } from './oidc-keys.js';
 import { reportStore, type ReportStore } from './oidc-reports.js';
 
@@ -28,8 +28,8 @@ interface PendingLogin {
   client_id: string;
   acr: string;
   steps: string[];
-  /** When the last step of this login was passed (the ID token's auth_time), seconds. */
-  auth_time: number | null;
+  /** When the provider forgets the interaction (epoch ms): a pending login older than that steers nothing. */
+  expires_at: number;
 }
 
 declare module 'express-session' {
@@ -48,7 +48,11 @@ function oidcOf(authn: Authn): OidcConfig {
 
 /** A redirect URI starting with / is on the issuer's own origin (the demo's relying party). */
 function absolute(uri: string, issuer: string): string {
-  return uri.startsWith('/') ? new URL(uri, issuer).href : uri;
+  if (!uri.startsWith('/')) return uri;
+  const url = new URL(uri, issuer);
+  // URL parsing reads "/\\host" as another host: a path must stay on the issuer's origin.
+  if (url.origin !== new URL(issuer).origin) throw new Error(`oidc: redirect URI ${JSON.stringify(uri)} leaves the issuer's origin`);
+  return url.href;
 }
 
 function clientMetadata(c: OidcClientConfig, issuer: string, alg: string): Record<string, unknown> {
@@ -73,16 +77,50 @@ export function cookieKeys(env: NodeJS.ProcessEnv): { keys: string[]; developmen
   return keys.length > 0 ? { keys, development: false } : { keys: [DEV_COOKIE_KEY], development: true };
 }
 
-/** The base policy, plus: a voluntary `acr_values` the session does not have asks for a login (step-up). */
+/** What an authorisation request asks of the acr: essential values (claims parameter), then voluntary ones. */
+function requestedAcr(params: Record<string, unknown>): { essential: string[]; voluntary: string[] } {
+  const essential: string[] = [];
+  const voluntary: string[] = [];
+  const fromClaim = (c: { essential?: boolean; value?: unknown; values?: unknown } | undefined) => {
+    if (!c) return;
+    const values = [...(typeof c.value === 'string' ? [c.value] : []), ...(Array.isArray(c.values) ? c.values.filter((v): v is string => typeof v === 'string') : [])];
+    (c.essential ? essential : voluntary).push(...values);
+  };
+  if (typeof params.claims === 'string') {
+    try {
+      fromClaim((JSON.parse(params.claims) as { id_token?: { acr?: Parameters<typeof fromClaim>[0] } }).id_token?.acr);
+    } catch { /* the provider refused malformed claims before an interaction */ }
+  }
+  if (typeof params.acr_values === 'string') voluntary.push(...params.acr_values.split(' ').filter(Boolean));
+  return { essential, voluntary };
+}
+
+/** The host's session as express-session left it on the request (mounted before the provider), or undefined. */
+function hostSession(ctx: KoaContextWithOIDC): { authn?: { exports?: Record<string, unknown> }; passport?: unknown; oidc_login?: unknown } | undefined {
+  return (ctx.req as unknown as { session?: ReturnType<typeof hostSession> }).session;
+}
+
+/**
+ * The base policy, plus two checks of a session the provider would otherwise reuse: the acr this request needs
+ * (its acr_values, a voluntary acr claim, or default_acr) is stronger than the session's: log in (step-up); and
+ * the host's own login of that user has ended (signed out of the site, or never there): log in again.
+ */
 function loginPolicy(oidc: OidcConfig): interactionPolicy.DefaultPolicy {
   const { base, Check } = interactionPolicy;
   const policy = base();
-  policy.get('login')!.checks.add(new Check('acr_values_unmet', 'the requested acr is not the session\'s', 'login_required', (ctx) => {
-    const wanted = (ctx.oidc.params?.acr_values as string | undefined)?.split(' ').filter((v) => oidc.acr_values.some((a) => a.value === v)) ?? [];
-    if (wanted.length === 0 || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
-    // Just back from a login: take what it reached (voluntary), never loop.
-    if (ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
-    return wanted.includes(ctx.oidc.acr as string) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+  const rank = (v: unknown) => oidc.acr_values.findIndex((a) => a.value === v);
+  policy.get('login')!.checks.add(new Check('acr_unmet', 'the session\'s acr is weaker than the request needs', 'login_required', (ctx) => {
+    if (!ctx.oidc.session?.accountId || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+    const target = targetAcr(oidc.acr_values, oidc.default_acr, requestedAcr((ctx.oidc.params ?? {}) as Record<string, unknown>));
+    if (target === 'unmet') return Check.NO_NEED_TO_PROMPT; // the essential_acr check asks; the interaction refuses
+    return rank(ctx.oidc.acr) < rank(target.value) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+  }));
+  policy.get('login')!.checks.add(new Check('host_login_ended', 'the site\'s own login of the user has ended', 'login_required', (ctx) => {
+    const account = ctx.oidc.session?.accountId;
+    if (!account || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+    const host = hostSession(ctx);
+    if (host === undefined) return Check.NO_NEED_TO_PROMPT; // express-session not mounted before the provider
+    return host.authn?.exports?.username === account ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
   }));
   return policy;
 }
@@ -130,12 +168,15 @@ export function oidcConfiguration(authn: Authn, env: NodeJS.ProcessEnv = process
       AuthorizationCode: 60,
     },
     interactions: { policy: loginPolicy(oidc), url: (_ctx: KoaContextWithOIDC, interaction: Interaction) => `${oidc.interaction_path}/${interaction.uid}` },
-    async findAccount(_ctx, sub, token) {
+    async findAccount(ctx, sub, token) {
+      // The report (whole destinations) only for a client configured for it, however the claim was asked for.
+      const clientId = ctx.oidc.client?.clientId ?? (token as { clientId?: string } | undefined)?.clientId;
+      const mayReport = oidc.clients.some((c) => c.client_id === clientId && c.otp_report);
       return {
         accountId: sub,
         async claims() {
           const sessionUid = (token as { sessionUid?: string } | undefined)?.sessionUid;
-          const report = sessionUid ? await reports.get(sessionUid) : undefined;
+          const report = mayReport && sessionUid ? await reports.get(sessionUid) : undefined;
           return { sub, name: sub, ...(report ? { otp_report: report } : {}) };
         },
       };
@@ -148,6 +189,7 @@ export function oidcConfiguration(authn: Authn, env: NodeJS.ProcessEnv = process
       if (!firstParty.has(clientId)) return found;
       const grant = found ?? new ctx.oidc.provider.Grant({ clientId, accountId: ctx.oidc.session!.accountId! });
       grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+      // otp_report may be in the grant: findAccount releases it only to a client configured for it.
       if (ctx.oidc.requestParamClaims.size > 0) grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
       await grant.save();
       return grant;
@@ -171,6 +213,14 @@ export function createOidcProvider(authn: Authn, env: NodeJS.ProcessEnv = proces
   // Behind the proxy the host trusts (server.trust_proxy), the provider reads X-Forwarded-Proto/Host as Express does.
   provider.proxy = authn.config.server.trust_proxy !== false && authn.config.server.trust_proxy !== 0;
   provider.on('server_error', (_ctx, error) => log.error(`oidc-provider: ${error.message}`));
+  // Logged out at the provider (every client): the site's own login of that browser ends too.
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const host = hostSession(ctx);
+    if (!host || !(ctx.oidc.params as { logout?: unknown } | undefined)?.logout) return;
+    delete host.authn;
+    delete host.passport;
+    delete host.oidc_login;
+  });
   return provider;
 }
 
@@ -179,25 +229,6 @@ function chainSteps(authn: Authn, oidc: OidcConfig): AmrStep[] {
   const leaves = authn.chains.root(oidc.chain)?.leaves ?? [];
   const types = new Map(authn.config.authenticators.map((a) => [a.id, a.canonicalType]));
   return leaves.map((id) => ({ id, type: types.get(id) ?? '' }));
-}
-
-/** What the authorisation request asks of the acr: essential values (claims parameter), then voluntary ones. */
-function requestedAcr(details: Interaction): { essential: string[]; voluntary: string[] } {
-  const essential: string[] = [];
-  const voluntary: string[] = [];
-  const fromClaim = (c: { essential?: boolean; value?: unknown; values?: unknown } | undefined) => {
-    if (!c) return;
-    const values = [...(typeof c.value === 'string' ? [c.value] : []), ...(Array.isArray(c.values) ? c.values.filter((v): v is string => typeof v === 'string') : [])];
-    (c.essential ? essential : voluntary).push(...values);
-  };
-  const params = details.params as Record<string, unknown>;
-  if (typeof params.claims === 'string') {
-    try {
-      fromClaim((JSON.parse(params.claims) as { id_token?: { acr?: Parameters<typeof fromClaim>[0] } }).id_token?.acr);
-    } catch { /* the provider refused malformed claims before an interaction */ }
-  }
-  if (typeof params.acr_values === 'string') voluntary.push(...params.acr_values.split(' ').filter(Boolean));
-  return { essential, voluntary };
 }
 
 /** Renews the session id at login, keeping its data (a fixation defence, as passport's login does). */
@@ -219,19 +250,40 @@ export function createOidcLogin(authn: Authn, provider: Provider): Router {
   if (!root) throw new Error(`otp-authenticator: oidc.chain "${oidc.chain}" is not a chain of its own`);
   const steps = chainSteps(authn, oidc);
   const clients = new Map(oidc.clients.map((c) => [c.client_id, c]));
-  const now = () => Math.floor(Date.now() / 1000);
+  const seconds = (ms: number) => Math.floor(ms / 1000);
   const completeUrl = (uid: string) => `${base}/${uid}/complete`;
-  const done = (req: Request, pending: PendingLogin) => pending.steps.every((s) => authnState(req).completed.includes(s));
+  /** The steps this session passed: done, and not skipped (an optional step cancelled passes no factor). */
+  const passed = (req: Request): string[] => {
+    const state = authnState(req);
+    return state.completed.filter((id) => !(state.skipped ?? []).includes(id));
+  };
+  const done = (req: Request, pending: PendingLogin) => pending.steps.every((s) => passed(req).includes(s));
+  /** The interaction this browser's chain runs for; an expired one is dropped (it steers nothing any more). */
+  const pendingOf = (req: Request): PendingLogin | undefined => {
+    const pending = req.session?.oidc_login;
+    if (pending && pending.expires_at <= Date.now()) delete req.session.oidc_login;
+    return req.session?.oidc_login;
+  };
+  /** Forgets the login of this session (the chain's steps and the host's passport login): a new one starts. */
+  const startOver = (req: Request, fresh: boolean) => {
+    delete req.session.authn;
+    delete (req.session as unknown as { passport?: unknown }).passport;
+    if (fresh) authnState(req).fresh_login = true;
+  };
 
   authn.chains.steer({
+    // The chain started at its own path without this interaction's mark: the host's own login, not the client's.
+    onStart(req, rootId) {
+      const pending = pendingOf(req);
+      if (rootId === oidc.chain && pending && req.query.oidc !== pending.uid) delete req.session.oidc_login;
+    },
     async afterStep(req, rootId) {
-      const pending = req.session.oidc_login;
+      const pending = pendingOf(req);
       if (rootId !== oidc.chain || !pending) return null;
-      pending.auth_time = now();
       return done(req, pending) ? completeUrl(pending.uid) : null;
     },
     locations(req, rootId) {
-      const pending = req.session?.oidc_login;
+      const pending = req.session ? pendingOf(req) : undefined;
       if (rootId !== oidc.chain || !pending) return null;
       return { failure: `${base}/${pending.uid}/abort?reason=failed`, cancel: `${base}/${pending.uid}/abort?reason=cancelled` };
     },
@@ -268,57 +320,66 @@ export function createOidcLogin(authn: Authn, provider: Provider): Router {
     if (details.prompt.name === 'consent') {
       if (client?.first_party) return provider.interactionFinished(req, res, { consent: {} }, { mergeWithLastSubmission: true });
       const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
+      // The claims asked for beside the scopes; otp_report only where the client may have it (else it never gets it).
+      const asked = ((details.prompt.details as { missingOIDCClaims?: string[] }).missingOIDCClaims ?? [])
+        .filter((c) => !['sub', 'acr', 'amr', 'auth_time', 'sid'].includes(c) && (c !== 'otp_report' || client?.otp_report));
       return res.type('html').send(renderConsentPage({
-        ctx: pageContext(req), overlayDir: authn.config.overlay_dir, action: `${base}/${details.uid}/consent`, client: client?.name ?? client?.client_id ?? '', scopes,
+        ctx: pageContext(req), overlayDir: authn.config.overlay_dir, action: `${base}/${details.uid}/consent`, client: client?.name ?? client?.client_id ?? '',
+        scopes: [...new Set([...scopes, ...asked])],
       }));
     }
-    const target = targetAcr(oidc.acr_values, oidc.default_acr, requestedAcr(details));
+    const target = targetAcr(oidc.acr_values, oidc.default_acr, requestedAcr(details.params as Record<string, unknown>));
     if (target === 'unmet') {
       return provider.interactionFinished(req, res, { error: 'unmet_authentication_requirements', error_description: 'the requested acr is not offered' }, { mergeWithLastSubmission: false });
     }
     const reasons = details.prompt.reasons;
     const fresh = reasons.includes('login_prompt') || reasons.includes('max_age');
-    const state = peekAuthnState(req);
-    const subject = state?.exports.username;
+    // The client names its user (id_token_hint, a sub claim): whoever this session's login is, it logs in again.
+    const named = reasons.includes('id_token_hint') || reasons.includes('claims_id_token_sub_value');
+    const subject = peekAuthnState(req)?.exports.username;
     const account = details.session?.accountId;
-    // Start over when the client demands a fresh login, or the provider's user is not the one of this session.
-    if (fresh || (account && typeof subject === 'string' && subject !== account)) {
-      delete req.session.authn;
-      if (fresh) authnState(req).fresh_login = true;
-    }
-    req.session.oidc_login = { uid: details.uid, client_id: String(details.params.client_id), acr: target.value, steps: [...target.steps], auth_time: null };
+    if (fresh || named || (account && typeof subject === 'string' && subject !== account)) startOver(req, fresh || named);
+    const pending: PendingLogin = {
+      uid: details.uid, client_id: String(details.params.client_id), acr: target.value, steps: [...target.steps],
+      expires_at: Date.now() + oidc.ttl_seconds.interaction * 1000,
+    };
+    req.session.oidc_login = pending;
     // An SSO session that already passed the steps (the host's own login, say) completes at once.
-    return res.redirect(303, done(req, req.session.oidc_login) ? completeUrl(details.uid) : root.path);
+    return res.redirect(303, done(req, pending) ? completeUrl(details.uid) : `${root.path}?oidc=${encodeURIComponent(details.uid)}`);
   });
 
   router.get(`${base}/:uid/complete`, async (req, res) => {
     const details = await interaction(req, res);
-    const pending = req.session.oidc_login;
+    const pending = pendingOf(req);
     if (!details || !pending || pending.uid !== details.uid) return gone(req, res);
-    if (!done(req, pending)) return res.redirect(303, root.path);
+    if (!done(req, pending)) return res.redirect(303, `${root.path}?oidc=${encodeURIComponent(pending.uid)}`);
     const state = authnState(req);
     const subject = state.exports.username;
     if (typeof subject !== 'string' || !subject) return gone(req, res);
     const client = clients.get(pending.client_id);
-    const completed = state.completed;
+    const through = passed(req);
+    // auth_time: when the last of the acr's steps was passed (an earlier login of the site keeps its own time).
+    const times = pending.steps.map((s) => state.passed_at?.[s]).filter((t): t is number => typeof t === 'number');
     const login = {
       accountId: subject,
-      amr: amrOf(steps, completed, state.exports),
-      acr: reachedAcr(oidc.acr_values, completed) ?? pending.acr,
-      ts: pending.auth_time ?? now(),
+      amr: amrOf(steps, through, state.exports),
+      // The acr asked for (its steps are passed): an essential value must come back as it was asked.
+      acr: pending.acr,
+      ts: seconds(times.length > 0 ? Math.max(...times) : Date.now()),
       remember: true,
     };
     const report = client?.otp_report ? state.exports.otp_report : undefined;
     delete req.session.oidc_login;
     delete state.fresh_login;
     await renewSession(req);
+    csrfToken(req, true);
     // The report rides in the result; the provider's middleware below keeps it under the session's uid.
     return provider.interactionFinished(req, res, { login, otp_report: report ?? null }, { mergeWithLastSubmission: false });
   });
 
   router.get(`${base}/:uid/abort`, async (req, res) => {
     const details = await interaction(req, res);
-    const pending = req.session.oidc_login;
+    const pending = pendingOf(req);
     if (!details || !pending || pending.uid !== details.uid) return gone(req, res);
     return deny(req, res, req.query.reason === 'cancelled' ? 'the user cancelled the login' : 'the login failed');
   });
@@ -333,6 +394,7 @@ export function createOidcLogin(authn: Authn, provider: Provider): Router {
     if (!grant) return gone(req, res);
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    // As for first-party clients: a claim in the grant is released only as findAccount allows (otp_report).
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
     const grantId = await grant.save();
     return provider.interactionFinished(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });

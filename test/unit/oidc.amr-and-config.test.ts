@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/config/config-error.js';
-import { amrOf, reachedAcr, targetAcr } from '../../src/integrations/oidc-amr.js';
+import { amrOf, targetAcr } from '../../src/integrations/oidc-amr.js';
 import { idTokenAlgorithm, signingKeys } from '../../src/integrations/oidc-keys.js';
 import { productionProblems } from '../../src/ops/production-guards.js';
 import { readSecrets } from '../../src/config/secrets.js';
@@ -35,10 +35,7 @@ describe('OIDC: amr and acr', () => {
     assert.deepEqual(amrOf(own, ['password', 'otp'], { otp_reports: { otp: report(null, 'TRUSTED DEVICE') } }), ['pwd']);
   });
 
-  it('the acr reached is the strongest whose steps are all done; the target is the first requested one offered, essential first', () => {
-    assert.equal(reachedAcr(ACRS, []), null);
-    assert.equal(reachedAcr(ACRS, ['password']), 'urn:otp:pwd');
-    assert.equal(reachedAcr(ACRS, ['method', 'password']), 'urn:otp:mfa');
+  it('the target acr is the first requested one offered, essential first, else the default, else the strongest', () => {
     assert.equal(targetAcr(ACRS, undefined, { essential: [], voluntary: [] }), ACRS[1]);
     assert.equal(targetAcr(ACRS, 'urn:otp:pwd', { essential: [], voluntary: [] }), ACRS[0]);
     assert.equal(targetAcr(ACRS, 'urn:otp:pwd', { essential: [], voluntary: ['x', 'urn:otp:mfa'] }), ACRS[1]);
@@ -84,6 +81,7 @@ describe('config: the oidc block', () => {
 
   it('each mistake is a problem at its path: no such chain, not a chain, a step not in the chain, a default acr not offered, twice the same client or acr, a short secret, a bad redirect URI, an unknown key', () => {
     const cases: [(c: Record<string, any>) => void, RegExp][] = [
+      [(c) => { c.oidc.clients[0].redirect_uris = ['/\\evil.example/cb']; }, /^oidc\.clients\[0\]\.redirect_uris\[0\]/],
       [(c) => { c.oidc.chain = 'nope'; }, /^oidc\.chain: no authenticator "nope"/],
       [(c) => { c.oidc.chain = 'otp'; }, /^oidc\.chain: "otp" is a OTP, not a Chain/],
       [(c) => { c.oidc.acr_values[1].steps = ['password', 'totp']; }, /^oidc\.acr_values\[1\]\.steps\[1\]: "totp" is not a step of chain "login" \(its steps: password, otp\)/],
