@@ -36,8 +36,21 @@
  * `exp`, where oidc-provider's memory adapter keeps it `clockTolerance` (15 s) longer and the provider would still
  * take it: here a token ends when it says it does. An upsert without `expiresIn` is refused: oidc-provider sends
  * one only for dynamically registered clients, which we do not enable, and a registration that never expires
- * should be a decision, not a side effect. `consume` marks only an existing record (HSET on a missing key would
- * create one without a TTL), in one script.
+ * should be a decision, not a side effect.
+ *
+ * `consume` is the one check-and-set of a single-use record (an authorization code, a rotating refresh token, a
+ * device code, ...): oidc-provider finds the record, checks its `consumed`, then consumes it, with round trips in
+ * between, so parallel redemptions of one code all pass its check. Here the CONSUME script marks the record only
+ * when it is not marked yet (HSETNX; and only an existing record: HSET on a missing key would create one without a
+ * TTL) and says whether this call did it. Exactly one call wins; every other one is a replay and is treated as
+ * the provider treats the replay it sees itself (RFC 6749 4.1.2, grant_source.js): the record's grant is revoked
+ * (its Grant record first, then every token of its grant index, as revokeByGrantId), and the call throws
+ * oidc-provider's InvalidGrant, so the token endpoint answers invalid_grant (InvalidRequestUri for a pushed
+ * authorization request, which has no grant and is consumed at the authorization endpoint). The Grant goes
+ * too, as the provider's own revocation does under its default revokeGrantPolicy: the winner may still be saving
+ * its tokens after the loser revoked the index, and the provider refuses every token whose Grant is gone. A
+ * record gone by the time of `consume` (revoked by a parallel replay, destroyed, expired) is refused the same
+ * way, without a revocation: its grant is not known any more.
  *
  * Every command is a Lua script naming each key it touches in KEYS, run with EVALSHA (EVAL after NOSCRIPT), as
  * the other Redis stores do; a Redis failure becomes StoreUnavailableError (src/redis/failures.ts), so the
@@ -53,7 +66,7 @@
  * split either way, since their id rotates while the uid stays.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterConstructor, type AdapterPayload } from 'oidc-provider';
 import { StoreUnavailableError } from '../errors.js';
 import type { RedisScriptClient } from '../redis/connection.js';
 import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
@@ -95,11 +108,12 @@ return 1
 `);
 const FIND = script(`return redis.call('HMGET', KEYS[1], 'payload', 'consumed', 'ids', 'sealed')`);
 const GET = script(`return redis.call('GET', KEYS[1])`);
-// The first consumption's time stays; a missing record is left missing.
+// Check-and-set: 1 when this call consumed the record; else {0, payload} when it was consumed already (the first
+// consumption's time stays), 0 alone when it is missing (and it is left missing).
 const CONSUME = script(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])
-return 1
+if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return 1 end
+return {0, redis.call('HGET', KEYS[1], 'payload')}
 `);
 // Answers the record's lookup keys, so they can be dropped next (they are other keys, named in the next call).
 const DESTROY = script(`
@@ -115,7 +129,8 @@ for i = 1, #KEYS do
 end
 return 1
 `);
-// KEYS[1] the grant index, KEYS[2..] members read in the previous round (none in the first); deletes them and
+// KEYS[1] the grant index, KEYS[2..] members read in the previous round (none in the first, but the Grant record in
+// a replay's first round: a key that is no member is deleted all the same, its ZREM a no-op); deletes them and
 // answers up to 500 members still listed (the rest, or a token issued meanwhile). The last ZREM removes the index
 // itself: Redis keeps no empty sorted set.
 const REVOKE = script(`
@@ -135,6 +150,16 @@ const GRANTABLE = new Set([
   'BackchannelAuthenticationRequest',
   'PreAuthorizedCode',
 ]);
+
+/** What the provider calls each single-use model in its error details (grant_source.js). */
+const CONSUMABLE_LABELS: Readonly<Record<string, string>> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  DeviceCode: 'device code',
+  BackchannelAuthenticationRequest: 'backchannel authentication request',
+  PreAuthorizedCode: 'pre-authorized code',
+  PushedAuthorizationRequest: 'pushed authorization request',
+};
 
 /**
  * Payload fields that name another secret (or hold the record's own id within a value), stored sealed under a key
@@ -250,8 +275,29 @@ class RedisOidcRecords implements Adapter {
     return found?.userCode === userCode ? found : undefined;
   }
 
+  /**
+   * Marks the record consumed, once: a second consumption (a parallel redemption that passed the provider's own
+   * `consumed` check) revokes the record's grant and throws InvalidGrant, as does a record that is gone.
+   */
   async consume(id: string): Promise<void> {
-    await this.run(CONSUME, [this.recordKey(id)], [String(Math.floor(Date.now() / 1000))]);
+    const answer = (await this.run(CONSUME, [this.recordKey(id)], [String(Math.floor(Date.now() / 1000))])) as
+      | number
+      | [number, string | null];
+    if (answer === 1) return;
+    const label = CONSUMABLE_LABELS[this.name] ?? this.name;
+    if (Array.isArray(answer)) {
+      const json = answer[1];
+      const grantId = typeof json === 'string' ? (JSON.parse(json) as AdapterPayload).grantId : undefined;
+      if (typeof grantId === 'string') await this.revokeGrant(grantId);
+      if (this.name === 'PushedAuthorizationRequest') {
+        throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      }
+      throw new errors.InvalidGrant(`${label} already consumed`);
+    }
+    if (this.name === 'PushedAuthorizationRequest') {
+      throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+    }
+    throw new errors.InvalidGrant(`${label} not found`);
   }
 
   async destroy(id: string): Promise<void> {
@@ -262,9 +308,22 @@ class RedisOidcRecords implements Adapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    return this.revokeIndex(grantId, []);
+  }
+
+  /**
+   * A replay's revocation: the Grant record (deleted in the first round, so the provider refuses every token of
+   * the grant from then on, one saved after this too), then every token listed in the grant's index.
+   */
+  private async revokeGrant(grantId: string): Promise<void> {
+    return this.revokeIndex(grantId, [oidcRecordKey(this.prefix, 'Grant', grantId)]);
+  }
+
+  /** Rounds of REVOKE on the grant's index, the first also deleting `first` (keys that are no members: no ZREM). */
+  private async revokeIndex(grantId: string, first: string[]): Promise<void> {
     // A revoked device code's user_code key is left to expire: it points at nothing, so findByUserCode finds nothing.
     const index = this.indexKey('grant', grantId);
-    let members: string[] = [];
+    let members: string[] = first;
     for (let round = 0; round < MAX_REVOKE_ROUNDS; round += 1) {
       members = (await this.run(REVOKE, [index, ...members], [])) as string[];
       if (members.length === 0) return;

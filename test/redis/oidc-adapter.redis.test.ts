@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import Provider, { type AdapterConstructor, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type AdapterConstructor, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import * as oidc from 'openid-client';
 import { isStoreUnavailable } from '../../src/errors.js';
 import { oidcRecordKey, redisOidcAdapter } from '../../src/store/redis-oidc-adapter.js';
@@ -138,7 +138,11 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     assert.deepEqual(await keysUnder(ctx.client, `${prefix}oidc:Client:`), []);
   });
 
-  it('consume marks the record consumed (find shows it, the TTL stays); on a missing id it creates nothing', async () => {
+  /** oidc-provider's InvalidGrant (what the token endpoint answers as invalid_grant), its detail matching `detail`. */
+  const isInvalidGrant = (detail: RegExp) => (e: unknown) =>
+    e instanceof errors.InvalidGrant && e.error === 'invalid_grant' && detail.test(String(e.error_detail));
+
+  it('consume marks the record consumed (find shows it, the TTL stays); on a missing id it creates nothing and throws InvalidGrant', async () => {
     const { Adapter, prefix } = fresh();
     const codes = new Adapter('AuthorizationCode');
     await codes.upsert('ac1', { jti: 'ac1', grantId: 'g1' }, 60);
@@ -147,9 +151,62 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     const consumed = (await codes.find('ac1'))?.consumed as unknown;
     assert.ok(typeof consumed === 'number' && consumed > 0, `consumed is a timestamp: ${String(consumed)}`);
     assert.ok((await ctx.client.pTTL(`${prefix}oidc:AuthorizationCode:${h('ac1')}`)) > 0);
-    await codes.consume('missing');
+    await assert.rejects(codes.consume('missing'), isInvalidGrant(/^authorization code not found$/));
     assert.deepEqual(await keysUnder(ctx.client, `${prefix}oidc:AuthorizationCode:`), [`${prefix}oidc:AuthorizationCode:${h('ac1')}`]);
     assert.equal(await codes.find('missing'), undefined);
+  });
+
+  it('consume is a check-and-set: of ten parallel consumes of one code (on two connections) exactly one succeeds, the other nine throw InvalidGrant, and the code\'s grant is revoked (its Grant, every token of its index, the index), another grant untouched', async () => {
+    const { Adapter, prefix } = fresh();
+    const Other = redisOidcAdapter(await ctx.newClient(), prefix);
+    await new Adapter('Grant').upsert('g1', { jti: 'g1', accountId: 'alice', clientId: 'rp' }, 3600);
+    await new Adapter('AuthorizationCode').upsert('ac1', { jti: 'ac1', grantId: 'g1' }, 60);
+    await new Adapter('AccessToken').upsert('at1', { jti: 'at1', grantId: 'g1' }, 600);
+    await new Adapter('RefreshToken').upsert('rt1', { jti: 'rt1', grantId: 'g1' }, 3600);
+    await new Adapter('Grant').upsert('g2', { jti: 'g2', accountId: 'bob', clientId: 'rp' }, 3600);
+    await new Adapter('AccessToken').upsert('at2', { jti: 'at2', grantId: 'g2' }, 600);
+    const before = await keysUnder(ctx.client, prefix);
+
+    // Each call its own adapter instance, as each request of the provider finds and consumes on its own.
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => new (i % 2 === 0 ? Adapter : Other)('AuthorizationCode').consume('ac1')));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one consume wins');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(refused.length, 9);
+    // A loser sees the code either consumed or, once another loser revoked the grant, gone.
+    for (const r of refused) assert.ok(isInvalidGrant(/^authorization code (already consumed|not found)$/)(r.reason), String(r.reason));
+    assert.ok(refused.some((r) => /already consumed/.test(String((r.reason as { error_detail?: string }).error_detail))));
+
+    const g1 = [`Grant:${h('g1')}`, `AuthorizationCode:${h('ac1')}`, `AccessToken:${h('at1')}`, `RefreshToken:${h('rt1')}`, `grant:${h('g1')}`]
+      .map((k) => `${prefix}oidc:${k}`);
+    for (const k of g1) assert.ok(before.includes(k), k);
+    assert.deepEqual(await keysUnder(ctx.client, prefix), before.filter((k) => !g1.includes(k)), 'the grant\'s keys are gone, the rest stay');
+    assert.equal((await new Adapter('AccessToken').find('at2'))?.grantId, 'g2');
+    assert.equal((await new Adapter('Grant').find('g2'))?.accountId, 'bob');
+    // Once it is gone, a code is refused: it gives no tokens, and consuming it again creates nothing.
+    await assert.rejects(new Adapter('AuthorizationCode').consume('ac1'), isInvalidGrant(/not found/));
+    assert.equal(await ctx.client.exists(`${prefix}oidc:AuthorizationCode:${h('ac1')}`), 0);
+  });
+
+  it('a refresh token consumed twice (rotation raced) revokes its grant; a pushed authorization request consumed twice is InvalidRequestUri', async () => {
+    const { Adapter, prefix } = fresh();
+    await new Adapter('Grant').upsert('g1', { jti: 'g1', accountId: 'alice', clientId: 'rp' }, 3600);
+    await new Adapter('RefreshToken').upsert('rt1', { jti: 'rt1', grantId: 'g1' }, 3600);
+    await new Adapter('AccessToken').upsert('at1', { jti: 'at1', grantId: 'g1' }, 600);
+    await new Adapter('RefreshToken').consume('rt1');
+    // The rotation's new refresh token, saved before the replay's consume: revoked with the rest.
+    await new Adapter('RefreshToken').upsert('rt2', { jti: 'rt2', grantId: 'g1' }, 3600);
+    await assert.rejects(new Adapter('RefreshToken').consume('rt1'), isInvalidGrant(/^refresh token already consumed$/));
+    assert.deepEqual(await keysUnder(ctx.client, prefix), []);
+
+    const pars = new Adapter('PushedAuthorizationRequest');
+    await pars.upsert('par1', { jti: 'par1', request: 'eyJ.request.jwt' }, 60);
+    const results = await Promise.allSettled([pars.consume('par1'), pars.consume('par1'), pars.consume('par1')]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) {
+      if (r.status === 'rejected') assert.ok(r.reason instanceof errors.InvalidRequestUri && r.reason.error === 'invalid_request_uri', String(r.reason));
+    }
+    assert.ok((await pars.find('par1'))?.consumed, 'a request without a grant stays, consumed');
+    await assert.rejects(pars.consume('missing'), errors.InvalidRequestUri);
   });
 
   it('destroy removes the record and its lookup key', async () => {
@@ -354,8 +411,8 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       const config = await oidc.discovery(new URL(`${base}/oidc`), 'rp', { id_token_signed_response_alg: 'ES256' }, oidc.ClientSecretBasic('rp-secret'), {
         execute: [oidc.allowInsecureRequests],
       });
-      /** One authorization request, through the interaction, to the code; then the code exchanged. */
-      const login = async () => {
+      /** One authorization request, through the interaction, to the code. */
+      const codeFor = async () => {
         const verifier = oidc.randomPKCECodeVerifier();
         const state = oidc.randomState();
         const start = oidc.buildAuthorizationUrl(config, {
@@ -365,13 +422,31 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
         const callback = await authorize(start, redirectUri);
         const code = callback.searchParams.get('code');
         assert.ok(code !== null, callback.href);
+        return { verifier, state, callback, code };
+      };
+      /** A code exchanged `n` times in parallel: the token responses and the errors, and the code's grant. */
+      const redeemInParallel = async (n: number) => {
+        const { verifier, state, callback, code } = await codeFor();
+        const grantId = (await new Adapter('AuthorizationCode').find(code))?.grantId;
+        assert.ok(typeof grantId === 'string');
+        const results = await Promise.allSettled(Array.from({ length: n }, () =>
+          oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state })));
+        return {
+          code, grantId,
+          granted: results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+          refused: results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : [])),
+        };
+      };
+      /** One authorization request, through the interaction, to the code; then the code exchanged. */
+      const login = async () => {
+        const { verifier, state, callback, code } = await codeFor();
         const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: true });
         assert.equal(tokens.claims()?.sub, 'alice');
         assert.ok(tokens.refresh_token !== undefined);
         const replay = () => oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
         return { code, tokens, refreshToken: tokens.refresh_token, replay };
       };
-      return { config, login, serverErrors, interactionUids };
+      return { config, login, redeemInParallel, serverErrors, interactionUids };
     }
 
     const invalidGrant = (e: unknown) => e instanceof oidc.ResponseBodyError && e.error === 'invalid_grant';
@@ -398,6 +473,54 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       await assert.rejects(replay(), invalidGrant);
       for (const k of [at, rt, ac, `${prefix}oidc:Grant:${h(grantId)}`, `${prefix}oidc:grant:${h(grantId)}`]) assert.equal(await ctx.client.exists(k), 0, `${k} is gone`);
       await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, 'alice'));
+      assert.deepEqual(serverErrors, []);
+    });
+
+    it('one code redeemed ten times in parallel: one token response, nine invalid_grant, and the grant revoked (the winner\'s tokens refused, its keys gone), no server error', async () => {
+      const { Adapter, prefix } = fresh();
+      const { config, login, redeemInParallel, serverErrors } = await startProvider(Adapter);
+      // A first login, whose grant must outlive the race on the second one's code.
+      const { tokens } = await login();
+      const grantId = (await new Adapter('AccessToken').find(tokens.access_token))?.grantId;
+      assert.ok(typeof grantId === 'string');
+      const second = await redeemInParallel(10);
+      assert.equal(second.granted.length, 1, `one code, ${second.granted.length} token responses`);
+      assert.equal(second.refused.length, 9);
+      for (const e of second.refused) assert.ok(invalidGrant(e), String(e));
+      const winner = second.granted[0]!;
+      await assert.rejects(oidc.fetchUserInfo(config, winner.access_token, 'alice'), 'the winner\'s access token is refused');
+      await assert.rejects(oidc.refreshTokenGrant(config, winner.refresh_token!), invalidGrant);
+      // The Grant and the code are gone. (The winner may save its tokens after a loser revoked the index: they are
+      // left to their TTL, refused all the same, as the two assertions above show, since their Grant is gone.)
+      const winnerGrant = second.grantId;
+      const left = await keysUnder(ctx.client, prefix);
+      assert.ok(!left.includes(`${prefix}oidc:Grant:${h(winnerGrant)}`), left.join(', '));
+      assert.ok(!left.includes(`${prefix}oidc:AuthorizationCode:${h(second.code)}`), left.join(', '));
+      // The first login's grant is another one, and stands.
+      assert.notEqual(grantId, winnerGrant);
+      assert.equal((await oidc.fetchUserInfo(config, tokens.access_token, 'alice')).sub, 'alice');
+      assert.deepEqual(serverErrors, []);
+    });
+
+    it('a rotating refresh token redeemed ten times in parallel: one new pair, nine invalid_grant, and the grant revoked', async () => {
+      const { Adapter, prefix } = fresh();
+      const { config, login, serverErrors } = await startProvider(Adapter, { rotateRefreshToken: true });
+      const { tokens, refreshToken } = await login();
+      const grantId = (await new Adapter('AccessToken').find(tokens.access_token))?.grantId;
+      assert.ok(typeof grantId === 'string');
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => oidc.refreshTokenGrant(config, refreshToken!)));
+      const granted = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof oidc.refreshTokenGrant>>> => r.status === 'fulfilled');
+      assert.equal(granted.length, 1, `one refresh token, ${granted.length} token responses`);
+      for (const r of results) if (r.status === 'rejected') assert.ok(invalidGrant(r.reason), String(r.reason));
+      await assert.rejects(oidc.fetchUserInfo(config, granted[0]!.value.access_token, 'alice'));
+      await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, 'alice'));
+      await assert.rejects(oidc.refreshTokenGrant(config, granted[0]!.value.refresh_token!), invalidGrant);
+      // The Grant, the raced refresh token and the first access token are gone (the winner's new pair may be saved
+      // after the revocation: refused above all the same).
+      const left = await keysUnder(ctx.client, prefix);
+      for (const k of [`Grant:${h(grantId)}`, `RefreshToken:${h(refreshToken!)}`, `AccessToken:${h(tokens.access_token)}`]) {
+        assert.ok(!left.includes(`${prefix}oidc:${k}`), `${k} is gone: ${left.join(', ')}`);
+      }
       assert.deepEqual(serverErrors, []);
     });
 
