@@ -21,6 +21,9 @@ export const ERRORS = {
   CSRF: 403,
   INVALID_CREDENTIALS: 200,
   UNAVAILABLE: 503,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -40,6 +40,7 @@ import { jsonShortcut } from '../authn/json-shortcut.js';
 import { createPasswordRouter } from '../authn/password-router.js';
 import { passedFactorFor, standaloneStep, type StepHooks } from '../authn/step.js';
 import { refuseChoice } from '../authn/choice-refusal.js';
+import { createVerifyApi } from '../api/verify-router.js';
 
 /**
  * Builds every configured authenticator into one Express router. The host app mounts `session` (or its own
@@ -62,6 +63,8 @@ export interface AuthnOptions {
 
 export interface Authn {
   router: Router;
+  /** The server-to-server verification API (verify_api), for the host to mount (the demo: /api/verify). */
+  verifyApi?: Router;
   session: RequestHandler;
   store: TransactionStore;
   /** Enrolled factors (the TOTP secret of TotpEnroll), sealed under CREDENTIAL_KEY on the way in. */
@@ -203,6 +206,7 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
     } else if (entry.canonicalType === 'OTP') {
       const asChoice = choices.get(entry.id);
       const otpConfig = asChoice?.config ?? (entry.config as unknown as OtpAuthenticatorConfig);
+      if (otpConfig.web === false) continue;
       const limits = asChoice?.limits ?? options.limits?.(entry.id, otpConfig) ?? backend.limits(entry.id, otpConfig);
       const services: OtpServices = {
         store, limits, pipes, now, overlayDir: config.overlay_dir, credentials, cookieSecure: config.server.session.secure, ...(appName ? { appName } : {}),
@@ -219,8 +223,16 @@ export async function createAuthn(config: AppConfig, options: AuthnOptions = {})
       log.warn(`authenticator "${entry.id}" of type ${entry.type} is not served: createAuthn serves only the built-in types (OTP, Chain, Selector, TotpEnroll, RecoveryCodes, UserNameAndPassword); mount its router yourself`);
     }
   }
+  const verifyApi = config.verify_api ? express.Router().use(apiSecurityHeaders(config), translations.middleware, createVerifyApi({
+    config,
+    services: { store, pipes, now, overlayDir: config.overlay_dir, credentials, ...(appName ? { appName } : {}) },
+    limits: (id, c) => options.limits?.(id, c) ?? backend.limits(id, c),
+    otpKeys: secrets.otpKeys,
+    languages: config.i18n.languages,
+  })) : undefined;
   return {
     router,
+    ...(verifyApi ? { verifyApi } : {}),
     session: createSessionMiddleware(config, secrets, options.sessionStore ?? backend.sessionStore),
     // Translated even for a request that never reached the router (a session-store outage at app level).
     errorHandler: (error, req, res, next) => translations.middleware(req, res, () => lastHandler(error, req, res, next)),

@@ -4,6 +4,7 @@ import type { PipeDefinition } from '../pipes/types.js';
 import { mountPaths, selectorsOfChoices } from './mount-path.js';
 import { checkSelectors } from './selector-checks.js';
 import { checkOidc } from './oidc-checks.js';
+import { checkVerifyApi } from './verify-api-checks.js';
 import { childPath } from './config-error.js';
 import { describeSchemaError, pointerToPath } from '../schema-messages.js';
 import { createAjv } from './schema.js';
@@ -19,7 +20,7 @@ export interface PathProblem {
 
 interface RawPipe { id: string; valves: unknown[] }
 interface RawAuthenticator { id: string; type: string; config: Record<string, unknown> }
-interface RawConfig { pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string }; oidc?: Parameters<typeof checkOidc>[0] }
+interface RawConfig { pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string }; oidc?: Parameters<typeof checkOidc>[0]; verify_api?: Parameters<typeof checkVerifyApi>[0] }
 
 const MIN_CODE_BITS = 20;
 const CHARSET_SIZE = { numeric: 10, alphanumeric: 32 } as const;
@@ -58,7 +59,7 @@ function checkAuthenticator(a: RawAuthenticator, index: number, pipeIds: Set<str
   const c = a.config as Record<string, unknown>;
   if (c.base_path !== undefined && c.context_path !== undefined) {
     out.push({ path: `${at}.config`, message: 'base_path and context_path are both set; use one (base_path + "/" + id, or context_path when it stands alone)' });
-  } else if (c.base_path === undefined && c.context_path === undefined && !isChoice) {
+  } else if (c.base_path === undefined && c.context_path === undefined && !isChoice && c.web !== false) {
     out.push({ path: `${at}.config`, message: 'neither base_path nor context_path is set; the authenticator has nowhere to be served' });
   }
   for (const key of ['pipe_id', 'pre_pipe_id'] as const) {
@@ -137,6 +138,7 @@ export function crossCheckAll(config: RawConfig, availableLanguages: readonly st
   const selectors = checkSelectors(config.authenticators);
   out.push(...selectors.problems);
   out.push(...checkOidc(config.oidc, config.authenticators));
+  out.push(...checkVerifyApi(config.verify_api, config.authenticators));
   const paths = mountPaths(config.authenticators);
   const mounts = new Map<string, number>();
   config.authenticators.forEach((a, i) => {

@@ -67,6 +67,8 @@ export interface OtpAuthenticatorConfig extends MountConfig {
   destination: { source?: string; allow_change: boolean; max_changes: number };
   rate_limits: OtpRateLimitsConfig;
   trust_device: { days: number };
+  /** false: served only through the verification API (no route of its own). */
+  web: boolean;
 }
 
 export interface ChainConfig extends MountConfig {
@@ -137,6 +139,16 @@ export interface OidcConfig {
   ttl_seconds: { session: number; access_token: number; id_token: number; refresh_token: number; interaction: number };
 }
 
+export type VerifyScope = 'verifications:create' | 'verifications:check' | 'verifications:read';
+
+export interface VerifyApiKeyConfig {
+  key_id: string;
+  secret?: string;
+  secret_sha256?: string;
+  authenticator: string;
+  scopes: VerifyScope[];
+}
+
 export interface AppConfig {
   /** The file the configuration was loaded from, for messages, and its folder, for relative paths. */
   source: { file: string; dir: string };
@@ -150,6 +162,8 @@ export interface AppConfig {
   authenticators: AuthenticatorEntry[];
   /** The OpenID Connect provider whose login is a chain (src/integrations/oidc-provider.ts); null without one. */
   oidc: OidcConfig | null;
+  /** The server-to-server verification API (src/api/); null without one. */
+  verify_api: { keys: VerifyApiKeyConfig[] } | null;
   /** What check-config prints as a warning and the server logs at start (a setting that is ignored, say). */
   warnings?: readonly ConfigProblem[];
 }

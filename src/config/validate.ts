@@ -71,6 +71,7 @@ export function validateConfig(doc: LoadedDocument): AppConfig {
     pipes: data.pipes as PipeDefinition[],
     authenticators,
     oidc: (data.oidc as AppConfig['oidc'] | undefined) ?? null,
+    verify_api: (data.verify_api as AppConfig['verify_api'] | undefined) ?? null,
     warnings: checked.warnings.map((p) => locate(p.path, p.message)),
   };
   return deepFreeze(config);

@@ -49,6 +49,8 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.use('/authn/enroll', authn.translations.middleware, signedIn);
   app.use('/authn/recovery-codes', authn.translations.middleware, signedIn);
   app.use(authn.router);
+  // The verification API for backends: bearer keys, no session or CSRF (docs/verify-api.md).
+  if (authn.verifyApi) app.use('/api/verify', authn.verifyApi);
   if (provider && config.oidc) {
     app.use(createOidcLogin(authn, provider));
     app.use('/rp', authn.translations.middleware, createDemoRp(config.oidc));

@@ -1,5 +1,10 @@
 import type { AppConfig } from '../config/types.js';
+import { createHash } from 'node:crypto';
 import type { Secrets } from '../config/secrets.js';
+
+/** The demo API key's development secret (config/default.json's VERIFY_API_DEMO_SECRET fallback). */
+const DEV_VERIFY_API_SECRET = 'demo-secret';
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
  * What production refuses (SPEC section 2): development secrets, the Outbox valve, the memory store, and session
@@ -29,6 +34,8 @@ export function productionProblems(config: AppConfig, secrets: Secrets): GuardPr
     if (secrets.development.oidc_cookie_keys) out.push({ key: 'dev-oidc-cookie-keys', message: 'OIDC_COOKIE_KEYS is not set (the development cookie key is in use)' });
     if (!config.oidc.issuer.startsWith('https://')) out.push({ key: 'oidc-http-issuer', message: `oidc.issuer ${config.oidc.issuer} is not https` });
   }
+  const devKeys = (config.verify_api?.keys ?? []).filter((k) => k.secret === DEV_VERIFY_API_SECRET || k.secret_sha256 === sha256(DEV_VERIFY_API_SECRET)).map((k) => k.key_id);
+  if (devKeys.length > 0) out.push({ key: 'dev-verify-api-secret', message: `verify_api key ${devKeys.join(', ')} has the development secret (set VERIFY_API_DEMO_SECRET, or the key's own)` });
   if (config.store.type === 'memory') out.push({ key: 'memory-store', message: 'store.type is "memory" (one process, state lost on restart); use "redis"' });
   if (!config.server.session.secure) out.push({ key: 'insecure-cookie', message: 'server.session.secure is false: session cookies would travel over plain HTTP' });
   return out;

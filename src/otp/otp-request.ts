@@ -95,26 +95,43 @@ export function otpRequest(req: Request, authenticatorId: string, config: OtpAut
   const subject = asText(expandString(config.subject, expansionScope)).trim();
   if (!subject || !req.sessionID) return null;
   const customer = config.custom_identifier ? asText(expandString(config.custom_identifier, expansionScope)) : '';
+  const key: TxKey = group === undefined ? { sessionId: req.sessionID, authenticatorId, subject } : { sessionId: req.sessionID, authenticatorId, subject, group };
+  return buildRequest(req, ip, scope, { key, traceId: state.trace_id, customer, config, appName });
+}
+
+/**
+ * A request of the server-to-server face (src/api/): no session. The caller names the transaction (its key), the
+ * trace id of its events and the exports its pipes read (the destination, the target's names).
+ */
+export function apiOtpRequest(req: Request, config: OtpAuthenticatorConfig, init: { key: TxKey; traceId: string; customer: string; exports: Record<string, unknown>; appName?: string }): OtpRequest {
+  const ip = req.ip ?? '';
+  return buildRequest(req, ip, new RequestScope({ req, ip }, init.exports), { key: init.key, traceId: init.traceId, customer: init.customer, config, ...(init.appName ? { appName: init.appName } : {}) });
+}
+
+function buildRequest(req: Request, ip: string, scope: RequestScope, o: { key: TxKey; traceId: string; customer: string; config: OtpAuthenticatorConfig; appName?: string | undefined }): OtpRequest {
+  const expansionScope = scope as unknown as Parameters<typeof expandString>[1];
+  const exports = scope.exports;
+  const authenticatorId = o.key.authenticatorId;
   let base: Record<string, unknown> | undefined;
   const baseFields = () => (base ??= {
-    IDENTIFIER: state.trace_id,
+    IDENTIFIER: o.traceId,
     SOURCE_ADDRESS: ip,
     AUTHENTICATOR_IDENTIFIER: authenticatorId,
-    ...(customer ? { CUSTOMER_IDENTIFIER: customer } : {}),
+    ...(o.customer ? { CUSTOMER_IDENTIFIER: o.customer } : {}),
   });
   return {
     req,
-    key: group === undefined ? { sessionId: req.sessionID, authenticatorId, subject } : { sessionId: req.sessionID, authenticatorId, subject, group },
-    subject,
-    traceId: state.trace_id,
+    key: o.key,
+    subject: o.key.subject,
+    traceId: o.traceId,
     exports,
     expand: (template) => asText(expandString(template, expansionScope)),
     emit: (id, fields = {}) => void emitEvent(id, fields, new Date(), baseFields()),
     // Built here rather than by createFlowContext, whose copy of `request` would read every lazy field of it.
     flow: (flowState, hooks) => withLazyFields({
-      id: state.trace_id,
+      id: o.traceId,
       request: requestView(req, ip) as unknown as FlowContext['request'],
-      authenticator: { id: authenticatorId, type: 'OTP', code: config.code, ...(appName ? { app_name: appName } : {}) },
+      authenticator: { id: authenticatorId, type: 'OTP', code: o.config.code, ...(o.appName ? { app_name: o.appName } : {}) },
       exports,
       state: flowState,
       items: [],

@@ -37,7 +37,7 @@ function productionConfig(change: (c: Record<string, any>) => void = () => {}): 
 function run(configFile: string, env: Record<string, string>, ms = 15_000): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', configFile], {
-      cwd: ROOT, env: { ...process.env, OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: 's3cret-session', OTP_SECRET: 's3cret-otp', CREDENTIAL_KEY: 's3cret-credential', OIDC_JWKS, OIDC_COOKIE_KEYS: 's3cret-cookie-key', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT, env: { ...process.env, OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: 's3cret-session', OTP_SECRET: 's3cret-otp', CREDENTIAL_KEY: 's3cret-credential', OIDC_JWKS, OIDC_COOKIE_KEYS: 's3cret-cookie-key', VERIFY_API_DEMO_SECRET: 's3cret-api-key', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
@@ -66,6 +66,7 @@ describe('production guards (the demo server as a child process)', function () {
     ['the development OIDC signing key', () => {}, { OIDC_JWKS: '' }, /OIDC_JWKS is not set/],
     ['the development OIDC cookie key', () => {}, { OIDC_COOKIE_KEYS: '' }, /OIDC_COOKIE_KEYS is not set/],
     ['an http OIDC issuer', (c) => { c.oidc.issuer = 'http://sso.example/oidc'; }, {}, /oidc.issuer http:\/\/sso.example\/oidc is not https/],
+    ['the demo API key with its development secret', () => {}, { VERIFY_API_DEMO_SECRET: '' }, /verify_api key demo has the development secret/],
   ];
   for (const [what, change, env, message] of cases) {
     it(`refuses ${what}: exit 2, one reason, nothing else`, async () => {
@@ -80,7 +81,7 @@ describe('production guards (the demo server as a child process)', function () {
 
   it('outside production the demo defaults start, warning once for each development default', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT, env: { ...process.env, NODE_ENV: 'development', OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: '', OTP_SECRET: '', CREDENTIAL_KEY: '', OIDC_JWKS: '', OIDC_COOKIE_KEYS: '', EVENTS_FILE: path.join(tempConfigDir().dir, 'e.jsonl') }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, env: { ...process.env, NODE_ENV: 'development', OTP_CONFIG: '', REDIS_URL: '', PORT: '0', SESSION_SECRET: '', OTP_SECRET: '', CREDENTIAL_KEY: '', OIDC_JWKS: '', OIDC_COOKIE_KEYS: '', VERIFY_API_DEMO_SECRET: '', EVENTS_FILE: path.join(tempConfigDir().dir, 'e.jsonl') }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { output += d; });
@@ -89,7 +90,7 @@ describe('production guards (the demo server as a child process)', function () {
       const start = Date.now();
       while (!/listening on/.test(output) && Date.now() - start < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       assert.match(output, /listening on/);
-      for (const warning of [/SESSION_SECRET is not set/g, /OTP_SECRET is not set/g, /CREDENTIAL_KEY is not set/g, /the Outbox valve/g, /store.type is "memory"/g, /server.session.secure is false/g, /OIDC_JWKS is not set/g, /OIDC_COOKIE_KEYS is not set/g]) {
+      for (const warning of [/SESSION_SECRET is not set/g, /OTP_SECRET is not set/g, /CREDENTIAL_KEY is not set/g, /the Outbox valve/g, /store.type is "memory"/g, /server.session.secure is false/g, /OIDC_JWKS is not set/g, /OIDC_COOKIE_KEYS is not set/g, /verify_api key demo has the development secret/g]) {
         assert.equal((output.match(warning) ?? []).length, 1, `${warning} once`);
       }
     } finally {

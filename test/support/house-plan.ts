@@ -35,6 +35,7 @@ export const ROOMS: readonly Room[] = [
   { name: 'ops', role: 'production guards, health, metrics, unlock' },
   { name: 'authn', role: 'the authenticator framework: steps, chains, the password step, the passport strategy' },
   { name: 'otp', role: 'the OTP authenticator\'s HTTP side' },
+  { name: 'api', role: 'the server-to-server verification API over the OTP rules, stores and pipes' },
   { name: 'assembly', role: 'createAuthn, which builds every configured authenticator into one router' },
   { name: 'integrations', role: 'what puts a built Authn behind another system: the OpenID Connect provider' },
   { name: 'demo', role: 'the demo site' },
@@ -54,7 +55,7 @@ export const PACKAGE_RULES: readonly { readonly pkg: RegExp; readonly only: read
   { pkg: /^winston$/, only: ['events'], why: 'nothing but events/ calls winston: code emits events and logs through events/logger' },
   {
     pkg: /^express(-session)?$/,
-    only: ['http', 'web', 'ops', 'authn', 'otp', 'assembly', 'integrations', 'demo', 'i18n', 'index.ts', 'server.ts'],
+    only: ['http', 'web', 'ops', 'authn', 'otp', 'api', 'assembly', 'integrations', 'demo', 'i18n', 'index.ts', 'server.ts'],
     why: 'rules, valves, stores, limits, events and config never see an HTTP request or response',
   },
   {

@@ -116,7 +116,7 @@ describe('config: defaults and freezing', () => {
 
   it('the demo configuration config/default.json loads', () => {
     const config = loadConfig('config/default.json', {});
-    assert.deepEqual(config.authenticators.map((a) => a.id), ['login', 'password', 'method', 'otp', 'email', 'totp', 'recovery', 'phone', 'enroll', 'recovery-codes']);
+    assert.deepEqual(config.authenticators.map((a) => a.id), ['login', 'password', 'method', 'otp', 'email', 'totp', 'recovery', 'phone', 'enroll', 'recovery-codes', 'api-otp']);
     assert.ok(config.pipes.length >= 3);
   });
 });

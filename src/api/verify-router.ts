@@ -1,0 +1,247 @@
+import { randomBytes } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import { Ajv } from 'ajv';
+import type { AppConfig, OtpAuthenticatorConfig, VerifyScope } from '../config/types.js';
+import { createSecretBox } from '../codes/secret-box.js';
+import { OtpError } from '../errors.js';
+import { readBody } from '../http/body.js';
+import { authnErrorHandler, errorBody, sendJson } from '../http/respond.js';
+import { apiOtpRequest, type OtpRequest } from '../otp/otp-request.js';
+import { sendCode } from '../otp/otp-sending.js';
+import { enterCode } from '../otp/otp-entry.js';
+import type { OtpServices } from '../otp/otp-services.js';
+import type { RateLimits } from '../limits/rate-limits.js';
+import {
+  attemptsLeft, buildReport, codesLeft, maskDestination, otpPolicyFromConfig, type OtpPolicy, type TransactionRecord,
+} from '../transaction/index.js';
+import { apiKeys, authenticate, type ApiKey } from './verify-keys.js';
+
+/**
+ * The verification API (issue 24): a backend's face of the same OTP rules, stores and pipes as the web form, with
+ * no session, cookie or CSRF token. A verification is one transaction of the OTP authenticator its API key names;
+ * its id is sealed (AES-256-GCM under a key from OTP_SECRET) over the subject and a nonce, bound to the key that
+ * made it, so it is unguessable and another key's id opens to nothing (404). docs/verify-api.md.
+ */
+interface Sealed { s: string; n: string; c: string | null }
+
+const createSchema = {
+  type: 'object', additionalProperties: false, required: ['to'],
+  properties: {
+    to: { type: 'string', minLength: 1, maxLength: 320 },
+    channel: { enum: ['sms', 'email', 'auto'] },
+    locale: { type: 'string', minLength: 2, maxLength: 16 },
+    reference: { type: 'string', minLength: 1, maxLength: 100 },
+    subject: { type: 'string', minLength: 1, maxLength: 200 },
+    target: { type: 'object', additionalProperties: false, properties: { fn: { type: 'string', maxLength: 100 }, ln: { type: 'string', maxLength: 100 } } },
+  },
+};
+const ajv = new Ajv({ strict: false });
+const validateCreate = ajv.compile(createSchema);
+const validateCheck = ajv.compile({ type: 'object', additionalProperties: false, required: ['code'], properties: { code: { type: 'string', minLength: 1, maxLength: 64 } } });
+const validateChange = ajv.compile({ type: 'object', additionalProperties: false, required: ['to'], properties: { to: { type: 'string', minLength: 1, maxLength: 320 } } });
+const validateEmpty = ajv.compile({ type: 'object', additionalProperties: false, maxProperties: 0 });
+
+/** PhoneMatch's outcomes of a refused send: the report's detail, and the status a backend gets. */
+const SEND_OUTCOMES: Partial<Record<OtpError['code'], { status: number; detail: string }>> = {
+  INVALID_DESTINATION: { status: 422, detail: 'DATA CHECK FAILED' },
+  DESTINATION_NOT_ALLOWED: { status: 422, detail: 'SUPPRESSED SENDING CODE' },
+  DELIVERY_FAILED: { status: 502, detail: 'FAILED TO SEND TO NUMBER' },
+};
+
+export interface VerifyApiDeps {
+  config: AppConfig;
+  services: Omit<OtpServices, 'limits'>;
+  limits(authenticatorId: string, config: OtpAuthenticatorConfig): RateLimits;
+  otpKeys: readonly string[];
+  languages: readonly string[];
+}
+
+export function createVerifyApi(deps: VerifyApiDeps): Router {
+  const api = deps.config.verify_api;
+  if (!api) throw new Error('createVerifyApi: the configuration has no verify_api block');
+  const keys = apiKeys(api.keys);
+  const box = createSecretBox(deps.otpKeys.map((k) => `verify-api-id\0${k}`));
+  const byId = new Map(deps.config.authenticators.map((a) => [a.id, a]));
+  const contexts = new Map<string, { config: OtpAuthenticatorConfig; policy: OtpPolicy; ctx: Parameters<typeof enterCode>[0] }>();
+  const contextOf = (authenticatorId: string) => {
+    let c = contexts.get(authenticatorId);
+    if (!c) {
+      const config = byId.get(authenticatorId)!.config as unknown as OtpAuthenticatorConfig;
+      const policy = otpPolicyFromConfig(config);
+      const services: OtpServices = { ...deps.services, limits: deps.limits(authenticatorId, config) };
+      c = { config, policy, ctx: { services, config, policy, pipeId: config.pre_pipe_id ?? '', validatePipeId: config.pipe_id } };
+      contexts.set(authenticatorId, c);
+    }
+    return c;
+  };
+  const now = () => deps.services.now();
+
+  const keyOf = (req: Request, scope: VerifyScope): ApiKey => {
+    const key = authenticate(req.get('authorization'), keys);
+    if (!key) throw new OtpError('UNAUTHORIZED');
+    if (!key.scopes.has(scope)) throw new OtpError('FORBIDDEN');
+    return key;
+  };
+
+  const requestOf = (req: Request, key: ApiKey, sealed: Sealed, exports: Record<string, unknown> = {}): OtpRequest => {
+    const { config } = contextOf(key.authenticator);
+    return apiOtpRequest(req, config, {
+      key: { sessionId: `api:${sealed.n}`, authenticatorId: key.authenticator, subject: sealed.s },
+      traceId: sealed.n,
+      customer: sealed.c ?? key.keyId,
+      exports,
+      ...(deps.services.appName ? { appName: deps.services.appName } : {}),
+    });
+  };
+
+  /** The verification an id names for this key; NOT_FOUND for a made-up id or another key's. */
+  const open = (id: string, key: ApiKey): Sealed => {
+    const text = id.startsWith('vf.') ? box.open(id.slice(3), `verify:${key.keyId}`) : null;
+    if (!text) throw new OtpError('NOT_FOUND');
+    return JSON.parse(text) as Sealed;
+  };
+
+  const body = async (req: Request, res: Response, validate: (b: unknown) => boolean): Promise<Record<string, unknown>> => {
+    const { body: parsed } = await readBody(req, res, false);
+    const value = parsed ?? {};
+    if (!validate(value)) throw new OtpError('BAD_REQUEST');
+    return value as Record<string, unknown>;
+  };
+
+  /** Socure's status, PhoneMatch's action and detail, Onfido's counts: the answer every route shares. */
+  const answer = (id: string, tx: TransactionRecord, policy: OtpPolicy) => {
+    const report = buildReport(tx, policy, now());
+    const destination = tx.current_destination?.address ?? tx.initial_destination?.address;
+    return {
+      id, status: report.status, action: report.action, detail: report.detail,
+      to: destination ? maskDestination(destination) : null, channel: tx.channel,
+      expires_at: tx.codes.length > 0 && report.status === 'pending' ? new Date(Math.max(...tx.codes.map((c) => c.expires_at))).toISOString() : null,
+      attempt_count: report.attempt_count, attempts_left: attemptsLeft(tx, policy), codes_left: codesLeft(tx, policy),
+    };
+  };
+
+  const current = async (r: OtpRequest): Promise<TransactionRecord> => {
+    const tx = await deps.services.store.get(r.key, now());
+    if (!tx) throw new OtpError('NOT_FOUND');
+    return tx;
+  };
+
+  /** A refused send with PhoneMatch's outcome (FAIL and its detail), or the error as it is. */
+  const sendFailure = async (res: Response, req: Request, error: unknown, id: string, r: OtpRequest, policy: OtpPolicy): Promise<void> => {
+    if (!(error instanceof OtpError)) throw error;
+    const outcome = SEND_OUTCOMES[error.code];
+    if (!outcome) throw error;
+    const tx = await deps.services.store.get(r.key, now());
+    sendJson(res, outcome.status, { ...errorBody(req, error), ...(tx ? answer(id, tx, policy) : { id }), status: 'reject', action: 'FAIL', detail: outcome.detail });
+  };
+
+  const router = express.Router();
+  router.use((req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  router.post('/v1/verifications', async (req, res) => {
+    const key = keyOf(req, 'verifications:create');
+    const b = await body(req, res, validateCreate);
+    const to = String(b.to).trim();
+    const channel = (b.channel as string | undefined) ?? 'auto';
+    if ((channel === 'email') !== to.includes('@') && channel !== 'auto') throw new OtpError('BAD_REQUEST');
+    const locale = typeof b.locale === 'string' && deps.languages.includes(b.locale) ? b.locale : null;
+    if (locale) (req as unknown as { language: string }).language = locale;
+    const nonce = randomBytes(16).toString('base64url');
+    const subject = typeof b.subject === 'string' ? b.subject : null;
+    const sealed: Sealed = { s: subject ?? `api:${key.keyId}:${nonce}`, n: nonce, c: subject };
+    const id = `vf.${box.seal(JSON.stringify(sealed), `verify:${key.keyId}`)}`;
+    const target = (b.target ?? {}) as { fn?: string; ln?: string };
+    const r = requestOf(req, key, sealed, { to, ...(subject ? { subject } : {}), fn: target.fn ?? '', ln: target.ln ?? '' });
+    const { ctx, policy } = contextOf(key.authenticator);
+    const opened = await deps.services.store.open(r.key, { reference: typeof b.reference === 'string' ? b.reference : null, sends_codes: true }, policy, now());
+    if (!opened.ok) {
+      r.emit('OTP_200009', { retry_after: opened.retry_after });
+      throw new OtpError('LOCKED', { retry_after: opened.retry_after });
+    }
+    r.emit('OTP_200001', {});
+    try {
+      const tx = await sendCode(ctx, r, 'first', to, opened.tx, true);
+      res.setHeader('Location', `${req.baseUrl}/v1/verifications/${id}`);
+      return sendJson(res, 201, answer(id, tx, policy));
+    } catch (error) {
+      return sendFailure(res, req, error, id, r, policy);
+    }
+  });
+
+  router.post('/v1/verifications/:id/check', async (req, res) => {
+    const key = keyOf(req, 'verifications:check');
+    const sealed = open(req.params.id!, key);
+    const b = await body(req, res, validateCheck);
+    const r = requestOf(req, key, sealed);
+    const { ctx, policy } = contextOf(key.authenticator);
+    await current(r);
+    const result = await enterCode(ctx, r, String(b.code));
+    if (!result.ok && !['INVALID_OTP', 'OTP_EXPIRED', 'MAX_ATTEMPTS'].includes(result.error.code)) throw result.error;
+    const tx = await current(r);
+    const a = answer(req.params.id!, tx, policy);
+    const { to: _to, channel: _channel, expires_at: _e, codes_left: _c, ...short } = a;
+    return sendJson(res, 200, { ...(result.ok ? {} : errorBody(req, result.error)), ...short, action: a.action === 'PENDING' ? 'FAIL' : a.action });
+  });
+
+  router.post('/v1/verifications/:id/resend', async (req, res) => {
+    const key = keyOf(req, 'verifications:create');
+    const sealed = open(req.params.id!, key);
+    await body(req, res, validateEmpty);
+    const r = requestOf(req, key, sealed);
+    const { ctx, policy } = contextOf(key.authenticator);
+    const tx = await current(r);
+    const to = tx.current_destination?.address ?? tx.initial_destination?.address ?? '';
+    try {
+      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'resend', to, tx), policy));
+    } catch (error) {
+      return sendFailure(res, req, error, req.params.id!, r, policy);
+    }
+  });
+
+  router.post('/v1/verifications/:id/change', async (req, res) => {
+    const key = keyOf(req, 'verifications:create');
+    const sealed = open(req.params.id!, key);
+    const b = await body(req, res, validateChange);
+    const r = requestOf(req, key, sealed);
+    const { ctx, policy } = contextOf(key.authenticator);
+    const tx = await current(r);
+    try {
+      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'change', String(b.to).trim(), tx), policy));
+    } catch (error) {
+      return sendFailure(res, req, error, req.params.id!, r, policy);
+    }
+  });
+
+  router.post('/v1/verifications/:id/cancel', async (req, res) => {
+    const key = keyOf(req, 'verifications:create');
+    const sealed = open(req.params.id!, key);
+    await body(req, res, validateEmpty);
+    const r = requestOf(req, key, sealed);
+    const { policy } = contextOf(key.authenticator);
+    await current(r);
+    const step = await deps.services.store.cancel(r.key, policy, now());
+    if (!step.tx) throw new OtpError('NOT_FOUND');
+    if (!step.outcome.ok) throw new OtpError('NO_PENDING_CODE');
+    if (!step.outcome.already) r.emit('OTP_200012', {});
+    return sendJson(res, 200, answer(req.params.id!, step.tx, policy));
+  });
+
+  router.get('/v1/verifications/:id', async (req, res) => {
+    const key = keyOf(req, 'verifications:read');
+    const sealed = open(req.params.id!, key);
+    const r = requestOf(req, key, sealed);
+    const { policy } = contextOf(key.authenticator);
+    const tx = await current(r);
+    return sendJson(res, 200, { id: req.params.id, ...buildReport(tx, policy, now()) });
+  });
+
+  router.use((req, res) => sendJson(res, 404, errorBody(req, new OtpError('NOT_FOUND'))));
+  router.use(((error, req, res, next) => {
+    if (error instanceof OtpError && error.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', 'Bearer realm="verify"');
+    return authnErrorHandler()(error, req, res, next);
+  }) as express.ErrorRequestHandler);
+  return router;
+}
