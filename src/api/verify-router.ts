@@ -15,6 +15,7 @@ import {
   attemptsLeft, buildReport, codesLeft, maskDestination, otpPolicyFromConfig, type OtpPolicy, type TransactionRecord,
 } from '../transaction/index.js';
 import { apiKeys, authenticate, type ApiKey } from './verify-keys.js';
+import { serveOpenApi } from './openapi.js';
 
 /**
  * The verification API (issue 24): a backend's face of the same OTP rules, stores and pipes as the web form, with
@@ -179,11 +180,19 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     const { ctx, policy } = contextOf(key.authenticator);
     await current(r);
     const result = await enterCode(ctx, r, String(b.code));
-    if (!result.ok && !['INVALID_OTP', 'OTP_EXPIRED', 'MAX_ATTEMPTS'].includes(result.error.code)) throw result.error;
-    const tx = await current(r);
+    // This check's own outcome, never the transaction's alone: a check refused unevaluated (its attempts all held
+    // by checks in flight, or the verification already decided) is an error, even when another check approved it.
+    const evaluatedWrong = !result.ok && (result.error.code === 'INVALID_OTP' || result.error.code === 'OTP_EXPIRED');
+    const aborted = !result.ok && result.error.code === 'MAX_ATTEMPTS' && result.error.details.aborted === true;
+    if (!result.ok && !evaluatedWrong && !aborted) throw result.error;
+    const tx = result.ok ? result.tx : await current(r);
     const a = answer(req.params.id!, tx, policy);
-    const { to: _to, channel: _channel, expires_at: _e, codes_left: _c, ...short } = a;
-    return sendJson(res, 200, { ...(result.ok ? {} : errorBody(req, result.error)), ...short, action: a.action === 'PENDING' ? 'FAIL' : a.action });
+    const counts = { id: a.id, attempt_count: a.attempt_count, attempts_left: a.attempts_left };
+    if (result.ok) return sendJson(res, 200, { ...counts, status: 'approved', action: 'PASS', detail: 'ALL CHECKS PASSED' });
+    if (aborted || a.status === 'reject') {
+      return sendJson(res, 200, { ...errorBody(req, result.error), ...counts, status: 'reject', action: 'FAIL', detail: a.status === 'reject' ? a.detail : 'FAILED OUT-OF-BAND CHECK' });
+    }
+    return sendJson(res, 200, { ...errorBody(req, result.error), ...counts, status: 'pending', action: 'FAIL', detail: 'TRANSACTION REQUIRES FURTHER ATTENTION' });
   });
 
   router.post('/v1/verifications/:id/resend', async (req, res) => {
@@ -237,6 +246,9 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     const tx = await current(r);
     return sendJson(res, 200, { id: req.params.id, ...buildReport(tx, policy, now()) });
   });
+
+  // The API's OpenAPI 3.1 document (src/api/openapi.json, read once at startup): no key needed.
+  router.get('/openapi.json', serveOpenApi);
 
   router.use((req, res) => sendJson(res, 404, errorBody(req, new OtpError('NOT_FOUND'))));
   router.use(((error, req, res, next) => {

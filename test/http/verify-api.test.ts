@@ -55,6 +55,15 @@ describe('verification API: PhoneMatch\'s two calls for backends (demo /api/veri
     assert.notEqual(late.body.status, 'approved', 'the right code after the abort approves nothing');
   });
 
+  it('the right code checked 20 times at once approves once; no other answer says approved or PASS', async () => {
+    const made = await create({ to: '+46701119988' }).expect(201);
+    const code = demo.lastCode('+46701119988');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(made.body.id, 'check', { code })));
+    const approved = answers.filter((r) => r.body.status === 'approved');
+    assert.equal(approved.length, 1);
+    for (const r of answers) if (r !== approved[0]) assert.ok(r.body.status !== 'approved' && r.body.action !== 'PASS' && r.body.error, r.text);
+  });
+
   it('PhoneMatch outcomes of a refused send: DATA CHECK FAILED (422), SUPPRESSED SENDING CODE (422)', async () => {
     const bad = await create({ to: 'not a number' }).expect(422);
     assert.deepEqual([bad.body.status, bad.body.action, bad.body.detail, bad.body.error.code], ['reject', 'FAIL', 'DATA CHECK FAILED', 'INVALID_DESTINATION']);
