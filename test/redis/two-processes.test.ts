@@ -4,9 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../support/otp-api.js';
 import { describeRedis } from '../support/redis.js';
-import {
-  call, CookieJar, freePort, jsonLines, settledLines, spawnDemo, stopProcess, waitHealthy, type DemoProcess, type JsonAnswer,
-} from '../support/redis-processes.js';
+import { call, CookieJar, freePort, jsonLines, settledLines, spawnDemo, stopProcess, waitHealthy, type DemoProcess, type JsonAnswer, outboxCodes, eventsOf } from '../support/redis-processes.js';
 
 // Issue 10, SPEC sections 7 and 9: two demo processes (`src/server.ts`) on one Redis. A flow begun on one finishes
 // on the other, the attempt and acceptance counts hold across both, and a process killed mid-flow loses nothing.
@@ -23,13 +21,8 @@ describeRedis('issue 10: two demo processes on one Redis', (ctx) => {
   let a: DemoProcess;
   let b: DemoProcess;
 
-  function codesTo(to: string): string[] {
-    return jsonLines(outbox).filter((m) => m.to === to).map((m) => /\b(\d{6})\b/.exec(String(m.text))?.[1] ?? '');
-  }
-
-  function events(id: string, who: string): Record<string, unknown>[] {
-    return eventsFiles.flatMap((f) => jsonLines(f)).filter((e) => e.event_id === id && e.CUSTOMER_IDENTIFIER === who);
-  }
+  const codesTo = (to: string): string[] => outboxCodes(outbox, to);
+  const events = (id: string, who: string): Record<string, unknown>[] => eventsOf(eventsFiles, id, who);
 
   /** Password on `p`, then the OTP page on `q` (which sends the code): answers the OTP page. */
   async function login(jar: CookieJar, user: string, password: string, p: DemoProcess, q: DemoProcess = p): Promise<JsonAnswer> {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../support/otp-api.js';
 import { describeRedis } from '../support/redis.js';
-import { freePort, jsonLines, settledLines, spawnDemo, stopProcess, waitHealthy, type DemoProcess } from '../support/redis-processes.js';
+import { freePort, jsonLines, settledLines, spawnDemo, stopProcess, waitHealthy, type DemoProcess, outboxCodes, eventsOf } from '../support/redis-processes.js';
 
 // Issue 24 on Redis: the verification API (/api/verify, key `demo`, authenticator `api-otp`) of two demo processes
 // (`src/server.ts`) on one Redis and one key prefix. A verification made on one process is checked on both at
@@ -26,13 +26,8 @@ describeRedis('issue 24: verification API races across two demo processes on one
   let a: DemoProcess;
   let b: DemoProcess;
 
-  function codesTo(to: string): string[] {
-    return jsonLines(outbox).filter((m) => m.to === to).map((m) => /\b(\d{6})\b/.exec(String(m.text))?.[1] ?? '');
-  }
-
-  function events(id: string, who: string): Record<string, unknown>[] {
-    return eventsFiles.flatMap((f) => jsonLines(f)).filter((e) => e.event_id === id && e.CUSTOMER_IDENTIFIER === who);
-  }
+  const codesTo = (to: string): string[] => outboxCodes(outbox, to);
+  const events = (id: string, who: string): Record<string, unknown>[] => eventsOf(eventsFiles, id, who);
 
   async function api(p: DemoProcess, method: 'GET' | 'POST', route: string, json?: unknown): Promise<Answer> {
     const headers: Record<string, string> = { Accept: 'application/json', Authorization: AUTH };

@@ -145,6 +145,16 @@ export function jsonLines(file: string): Record<string, unknown>[] {
   });
 }
 
+/** The six-digit codes the outbox file holds for `to`, oldest first. */
+export function outboxCodes(outbox: string, to: string): string[] {
+  return jsonLines(outbox).filter((m) => m.to === to).map((m) => /\b(\d{6})\b/.exec(String(m.text))?.[1] ?? '');
+}
+
+/** The events `id` of `who` (CUSTOMER_IDENTIFIER) in the processes' event files. */
+export function eventsOf(files: readonly string[], id: string, who: string): Record<string, unknown>[] {
+  return files.flatMap((f) => jsonLines(f)).filter((e) => e.event_id === id && e.CUSTOMER_IDENTIFIER === who);
+}
+
 /** Waits until the number of lines matching `pick` in `files` stops changing for `quietMs`; answers the lines. */
 export async function settledLines(files: readonly string[], pick: (e: Record<string, unknown>) => boolean, quietMs = 400, maxMs = 10_000): Promise<Record<string, unknown>[]> {
   const start = Date.now();
