@@ -10,6 +10,7 @@ export interface ApiKey {
   authenticator: string;
   scopes: ReadonlySet<VerifyScope>;
   digest: Buffer;
+  requestsPerMinute: number;
 }
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
@@ -22,6 +23,7 @@ export function apiKeys(keys: readonly VerifyApiKeyConfig[]): Map<string, ApiKey
     authenticator: k.authenticator,
     scopes: new Set(k.scopes),
     digest: k.secret_sha256 ? Buffer.from(k.secret_sha256, 'hex') : sha256(k.secret ?? ''),
+    requestsPerMinute: k.requests_per_minute,
   }]));
 }
 

@@ -77,10 +77,17 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   };
   const now = () => deps.services.now();
 
-  const keyOf = (req: Request, scope: VerifyScope): ApiKey => {
+  // Each key's own budget, in the store's rate limits (on Redis: one count across every process).
+  const keyLimits = new Map([...keys.values()].map((k) => [k.keyId, deps.limits(`verify-key:${k.keyId}`, {
+    rate_limits: { requests_per_key_per_minute: k.requestsPerMinute },
+  } as unknown as OtpAuthenticatorConfig)]));
+
+  const keyOf = async (req: Request, scope: VerifyScope): Promise<ApiKey> => {
     const key = authenticate(req.get('authorization'), keys);
     if (!key) throw new OtpError('UNAUTHORIZED');
     if (!key.scopes.has(scope)) throw new OtpError('FORBIDDEN');
+    const granted = await keyLimits.get(key.keyId)!.consume('requests_per_key_per_minute', key.keyId);
+    if (!granted.ok) throw new OtpError('RATE_LIMITED', { retry_after: granted.retryAfterSeconds });
     return key;
   };
 
@@ -143,7 +150,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.post('/v1/verifications', async (req, res) => {
-    const key = keyOf(req, 'verifications:create');
+    const key = await keyOf(req, 'verifications:create');
     const b = await body(req, res, validateCreate);
     const to = String(b.to).trim();
     const channel = (b.channel as string | undefined) ?? 'auto';
@@ -173,7 +180,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.post('/v1/verifications/:id/check', async (req, res) => {
-    const key = keyOf(req, 'verifications:check');
+    const key = await keyOf(req, 'verifications:check');
     const sealed = open(req.params.id!, key);
     const b = await body(req, res, validateCheck);
     const r = requestOf(req, key, sealed);
@@ -196,7 +203,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.post('/v1/verifications/:id/resend', async (req, res) => {
-    const key = keyOf(req, 'verifications:create');
+    const key = await keyOf(req, 'verifications:create');
     const sealed = open(req.params.id!, key);
     await body(req, res, validateEmpty);
     const r = requestOf(req, key, sealed);
@@ -211,7 +218,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.post('/v1/verifications/:id/change', async (req, res) => {
-    const key = keyOf(req, 'verifications:create');
+    const key = await keyOf(req, 'verifications:create');
     const sealed = open(req.params.id!, key);
     const b = await body(req, res, validateChange);
     const r = requestOf(req, key, sealed);
@@ -225,7 +232,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.post('/v1/verifications/:id/cancel', async (req, res) => {
-    const key = keyOf(req, 'verifications:create');
+    const key = await keyOf(req, 'verifications:create');
     const sealed = open(req.params.id!, key);
     await body(req, res, validateEmpty);
     const r = requestOf(req, key, sealed);
@@ -239,7 +246,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.get('/v1/verifications/:id', async (req, res) => {
-    const key = keyOf(req, 'verifications:read');
+    const key = await keyOf(req, 'verifications:read');
     const sealed = open(req.params.id!, key);
     const r = requestOf(req, key, sealed);
     const { policy } = contextOf(key.authenticator);

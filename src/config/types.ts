@@ -147,6 +147,7 @@ export interface VerifyApiKeyConfig {
   secret_sha256?: string;
   authenticator: string;
   scopes: VerifyScope[];
+  requests_per_minute: number;
 }
 
 export interface AppConfig {

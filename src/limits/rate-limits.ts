@@ -13,6 +13,8 @@ export const LIMIT_WINDOWS = {
   sends_global_per_hour: 3600,
   entries_per_transaction_per_minute: 60,
   failures_per_subject_per_hour: 3600,
+  /** The verification API: requests of one API key (its `requests_per_minute`); off for an authenticator. */
+  requests_per_key_per_minute: 60,
 } as const;
 
 export type LimitName = keyof typeof LIMIT_WINDOWS;
@@ -27,6 +29,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = Object.freeze({
   sends_global_per_hour: null,
   entries_per_transaction_per_minute: 10,
   failures_per_subject_per_hour: 20,
+  requests_per_key_per_minute: null,
 });
 
 export const LIMIT_NAMES = Object.keys(LIMIT_WINDOWS) as LimitName[];

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { onEvent } from '../../src/events/bus.js';
 import type { EventRecord } from '../../src/events/catalogue.js';
 import { demoHarness } from '../support/demo-harness.js';
+import { demoVariant } from '../support/demo-variant.js';
 
 /**
  * Issue 24, the core: the verification API of the demo (/api/verify, key `demo`, secret demo-secret) over HTTP:
@@ -96,6 +97,24 @@ describe('verification API: PhoneMatch\'s two calls for backends (demo /api/veri
     }
     const made = await create({ to: '+46701234567' }).expect(201);
     assert.equal(made.headers['set-cookie'], undefined, 'no session cookie');
+  });
+
+  it('a key past its requests_per_minute is 429 RATE_LIMITED with Retry-After, whatever the route; another key is not', async () => {
+    const variant = await demoVariant((c) => {
+      c.verify_api.keys[0].requests_per_minute = 3;
+      c.verify_api.keys.push({ key_id: 'other', secret: 'other-secret-1', authenticator: 'api-otp' });
+    });
+    try {
+      const get = (auth: string) => request(variant.app).get('/api/verify/v1/verifications/vf.none').set('Authorization', auth);
+      for (let i = 0; i < 3; i += 1) await get(AUTH).expect(404);
+      const limited = await get(AUTH).expect(429);
+      assert.equal(limited.body.error.code, 'RATE_LIMITED');
+      assert.ok(Number(limited.headers['retry-after']) >= 1);
+      await request(variant.app).post('/api/verify/v1/verifications').set('Authorization', AUTH).send({ to: '+46701234567' }).expect(429);
+      await get('Bearer other.other-secret-1').expect(404);
+    } finally {
+      await variant.authn.close();
+    }
   });
 
   it('bad input: malformed JSON, wrong types, unknown fields, a huge body, a form: 4xx with a clear error.code, never 5xx', async () => {

@@ -16,6 +16,7 @@ const ALLOWED_OTP_RETRY = 2; // api-otp in config/default.json
 const MAX_ENTRIES = ALLOWED_OTP_RETRY + 1;
 const API_SECRET = `races-${randomBytes(8).toString('hex')}`;
 const AUTH = `Bearer demo.${API_SECRET}`;
+const TIGHT = 10;
 
 interface Answer { status: number; body: any; text: string }
 
@@ -76,6 +77,9 @@ describeRedis('issue 24: verification API races across two demo processes on one
     const otp = (config.authenticators as { id: string; config: Record<string, unknown> }[]).find((x) => x.id === 'api-otp')!;
     assert.equal(otp.config.allowed_otp_retry, ALLOWED_OTP_RETRY);
     otp.config.rate_limits = { entries_per_transaction_per_minute: 1000, failures_per_subject_per_hour: 100 };
+    // The demo key may make every request of these races; a second key has a budget of 10 a minute.
+    config.verify_api.keys[0].requests_per_minute = 5000;
+    config.verify_api.keys.push({ key_id: 'tight', secret: API_SECRET, authenticator: 'api-otp', requests_per_minute: TIGHT });
     const configFile = path.join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     copyFileSync(path.join(ROOT, 'config', 'demo-users.json'), path.join(dir, 'demo-users.json'));
@@ -203,5 +207,15 @@ describeRedis('issue 24: verification API races across two demo processes on one
     assert.equal(events('WEB_100020', subject).length, 0, 'the right code never counts as wrong');
     const report = await api(a, 'GET', `/${id}`);
     assert.deepEqual([report.body.status, report.body.action, report.body.attempt_count], ['approved', 'PASS', 1], report.text);
+  });
+
+  it(`a key's rate limit holds across the processes: 30 requests split over both, exactly ${TIGHT} served, the rest 429 RATE_LIMITED`, async () => {
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => fetch(`${(i % 2 === 0 ? a : b).base}/api/verify/v1/verifications/vf.none`, { headers: { Authorization: `Bearer tight.${API_SECRET}` } })));
+    const statuses = answers.map((r) => r.status);
+    assert.equal(statuses.filter((st) => st === 404).length, TIGHT, JSON.stringify(statuses));
+    assert.equal(statuses.filter((st) => st === 429).length, 30 - TIGHT, JSON.stringify(statuses));
+    const limited = answers.find((r) => r.status === 429)!;
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal(((await limited.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
   });
 });

@@ -3,7 +3,7 @@ import { MemoryRateLimits } from '../../src/limits/memory-rate-limits.js';
 import { DEFAULT_RATE_LIMITS, consumeAll, makeRateLimitConfig } from '../../src/limits/rate-limits.js';
 
 describe('rate limits (memory)', () => {
-  it('has the SPEC defaults in one constant, country and global off', () => {
+  it('has the SPEC defaults in one constant, country and global off (and the API key limit, off for an authenticator)', () => {
     assert.deepEqual(DEFAULT_RATE_LIMITS, {
       sends_per_destination_per_minute: 5,
       sends_per_ip_per_hour: 20,
@@ -11,6 +11,7 @@ describe('rate limits (memory)', () => {
       sends_global_per_hour: null,
       entries_per_transaction_per_minute: 10,
       failures_per_subject_per_hour: 20,
+      requests_per_key_per_minute: null,
     });
   });
 
