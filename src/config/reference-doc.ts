@@ -65,6 +65,7 @@ export function renderConfigReference(): string {
     table('`RecoveryCodes`: `config`', defs.recoveryCodesConfig ?? {}),
     table('`UserNameAndPassword`: `config`', defs.passwordConfig ?? {}),
     table('An OpenID Connect client (`oidc.clients[]`)', defs.oidcClient ?? {}),
+    table('A verification API key (`verify_api.keys[]`)', defs.verifyApiKey ?? {}),
   ].join('\n\n');
 }
 
