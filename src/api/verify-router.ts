@@ -15,6 +15,7 @@ import {
   attemptsLeft, buildReport, codesLeft, maskDestination, otpPolicyFromConfig, type OtpPolicy, type TransactionRecord,
 } from '../transaction/index.js';
 import { apiKeys, authenticate, type ApiKey } from './verify-keys.js';
+import { deliverWebhook } from './webhooks.js';
 import { serveOpenApi } from './openapi.js';
 
 /**
@@ -76,6 +77,9 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     return c;
   };
   const now = () => deps.services.now();
+  const callbacks = new Map(api.keys.filter((k) => k.callback_url && k.callback_secret).map((k) => [k.key_id, {
+    url: k.callback_url!, secret: k.callback_secret!, maxAttempts: k.callback_retry.max_attempts, withinSeconds: k.callback_retry.within_seconds,
+  }]));
 
   // Each key's own budget, in the store's rate limits (on Redis: one count across every process).
   const keyLimits = new Map([...keys.values()].map((k) => [k.keyId, deps.limits(`verify-key:${k.keyId}`, {
@@ -126,6 +130,20 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
       expires_at: tx.codes.length > 0 && report.status === 'pending' ? new Date(Math.max(...tx.codes.map((c) => c.expires_at))).toISOString() : null,
       attempt_count: report.attempt_count, attempts_left: attemptsLeft(tx, policy), codes_left: codesLeft(tx, policy),
     };
+  };
+
+  /** The final outcome to the key's callback_url, if it has one: not awaited, so it delays no answer. */
+  const notify = (key: ApiKey, sealed: Sealed, id: string, tx: TransactionRecord, policy: OtpPolicy): void => {
+    const target = callbacks.get(key.keyId);
+    if (!target) return;
+    const report = buildReport(tx, policy, now());
+    const outcome = report.status === 'approved' ? 'approved' : report.detail === 'TRANSACTION CANCELLED' ? 'cancelled' : 'reject';
+    deliverWebhook(target, {
+      idempotencyKey: `${sealed.n}:${outcome}`,
+      outcome,
+      body: { id, outcome, status: report.status, action: report.action, detail: report.detail, attempt_count: report.attempt_count, reference: report.reference, completed_at: report.properties.completed_at },
+      eventBase: { IDENTIFIER: sealed.n, SOURCE_ADDRESS: '', AUTHENTICATOR_IDENTIFIER: key.authenticator, CUSTOMER_IDENTIFIER: sealed.c ?? key.keyId },
+    }, now);
   };
 
   const current = async (r: OtpRequest): Promise<TransactionRecord> => {
@@ -195,6 +213,8 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     const tx = result.ok ? result.tx : await current(r);
     const a = answer(req.params.id!, tx, policy);
     const counts = { id: a.id, attempt_count: a.attempt_count, attempts_left: a.attempts_left };
+    // Only the check that decided the verification tells the callback (never one refused after it).
+    if (result.ok || result.decided) notify(key, sealed, req.params.id!, tx, policy);
     if (result.ok) return sendJson(res, 200, { ...counts, status: 'approved', action: 'PASS', detail: 'ALL CHECKS PASSED' });
     if (aborted || a.status === 'reject') {
       return sendJson(res, 200, { ...errorBody(req, result.error), ...counts, status: 'reject', action: 'FAIL', detail: a.status === 'reject' ? a.detail : 'FAILED OUT-OF-BAND CHECK' });
@@ -241,7 +261,10 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     const step = await deps.services.store.cancel(r.key, policy, now());
     if (!step.tx) throw new OtpError('NOT_FOUND');
     if (!step.outcome.ok) throw new OtpError('NO_PENDING_CODE');
-    if (!step.outcome.already) r.emit('OTP_200012', {});
+    if (!step.outcome.already) {
+      r.emit('OTP_200012', {});
+      notify(key, sealed, req.params.id!, step.tx, policy);
+    }
     return sendJson(res, 200, answer(req.params.id!, step.tx, policy));
   });
 

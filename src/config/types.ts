@@ -148,6 +148,9 @@ export interface VerifyApiKeyConfig {
   authenticator: string;
   scopes: VerifyScope[];
   requests_per_minute: number;
+  callback_url?: string;
+  callback_secret?: string;
+  callback_retry: { max_attempts: number; within_seconds: number };
 }
 
 export interface AppConfig {

@@ -36,6 +36,8 @@ export const EVENTS = {
   OTP_200020: { name: 'OTP recovery codes running low', severity: 5 },
   OTP_200021: { name: 'OTP browser trusted', severity: 4 },
   OTP_200022: { name: 'OTP trusted browser recognised', severity: 3 },
+  OTP_200023: { name: 'OTP webhook delivered', severity: 3 },
+  OTP_200024: { name: 'OTP webhook attempt failed', severity: 5 },
 } as const satisfies Record<string, EventSpec>;
 
 export type EventId = keyof typeof EVENTS;

@@ -19,7 +19,8 @@ export interface EntryContext extends SendContext {
 
 export type EntryResult =
   | { ok: true; tx: TransactionRecord; attempt: number; facts: ReportFacts }
-  | { ok: false; error: OtpError };
+  /** `decided`: this very entry ended the transaction (the abort), as against one refused after it. */
+  | { ok: false; error: OtpError; decided?: boolean };
 
 /** A reserved attempt: what the validation pipe needs, and how to record its verdict (the second atomic step). */
 interface Reservation {
@@ -135,7 +136,7 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
       if (o.evaluated) {
         r.emit('WEB_100020', { attempt: o.attempt, attempts_left: 0, aborted: true, reason: 'MAX_ATTEMPTS' });
         r.emit('OTP_200008', { attempt: o.attempt, lockout_until: o.lockout ? new Date(o.lockout.until).toISOString() : null, max_entries: maxEntries(c.policy), report: finalReport(c, recorded.tx) });
-        return { ok: false, error: new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }) };
+        return { ok: false, error: new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }), decided: true };
       }
       await giveBack();
       return refuse(r, new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }), 'aborted');
