@@ -11,6 +11,8 @@ import { sendCode } from '../otp/otp-sending.js';
 import { enterCode } from '../otp/otp-entry.js';
 import type { OtpServices } from '../otp/otp-services.js';
 import type { RateLimits } from '../limits/rate-limits.js';
+import type { Destination } from '../pipes/types.js';
+import { LINE_TYPE_WORDS } from '../valves/phone-policy.js';
 import {
   attemptsLeft, buildReport, codesLeft, maskDestination, otpPolicyFromConfig, type OtpPolicy, type TransactionRecord,
 } from '../transaction/index.js';
@@ -24,7 +26,31 @@ import { serveOpenApi } from './openapi.js';
  * its id is sealed (AES-256-GCM under a key from OTP_SECRET) over the subject and a nonce, bound to the key that
  * made it, so it is unguessable and another key's id opens to nothing (404). docs/verify-api.md.
  */
-interface Sealed { s: string; n: string; c: string | null }
+/** `o`: the create request's options, which every later send of the verification keeps to. */
+interface Sealed { s: string; n: string; c: string | null; o?: NarrowingOptions }
+
+interface NarrowingOptions { do_not_send_to_types?: string[]; country?: { whitelist?: string[]; blacklist?: string[] } }
+
+const COUNTRY = { type: 'string', pattern: '^[A-Z]{2}$' };
+const optionsSchema = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    do_not_send_to_types: { type: 'array', maxItems: 20, uniqueItems: true, items: { enum: [...LINE_TYPE_WORDS] } },
+    country: { type: 'object', additionalProperties: false, properties: { whitelist: { type: 'array', maxItems: 300, items: COUNTRY }, blacklist: { type: 'array', maxItems: 300, items: COUNTRY } } },
+  },
+};
+
+/** Whether a destination the pipe accepted is also one the request allows (options only ever refuse more). */
+function allowedBy(o: NarrowingOptions | undefined): ((d: Destination) => boolean) | undefined {
+  if (!o) return undefined;
+  return (d) => {
+    if (d.kind !== 'phone') return true;
+    if (d.line_type && o.do_not_send_to_types?.includes(d.line_type)) return false;
+    if (o.country?.whitelist && !(d.country && o.country.whitelist.includes(d.country))) return false;
+    if (d.country && o.country?.blacklist?.includes(d.country)) return false;
+    return true;
+  };
+}
 
 const createSchema = {
   type: 'object', additionalProperties: false, required: ['to'],
@@ -35,6 +61,7 @@ const createSchema = {
     reference: { type: 'string', minLength: 1, maxLength: 100 },
     subject: { type: 'string', minLength: 1, maxLength: 200 },
     target: { type: 'object', additionalProperties: false, properties: { fn: { type: 'string', maxLength: 100 }, ln: { type: 'string', maxLength: 100 } } },
+    options: optionsSchema,
   },
 };
 const ajv = new Ajv({ strict: false });
@@ -177,7 +204,8 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     if (locale) (req as unknown as { language: string }).language = locale;
     const nonce = randomBytes(16).toString('base64url');
     const subject = typeof b.subject === 'string' ? b.subject : null;
-    const sealed: Sealed = { s: subject ?? `api:${key.keyId}:${nonce}`, n: nonce, c: subject };
+    const options = b.options as NarrowingOptions | undefined;
+    const sealed: Sealed = { s: subject ?? `api:${key.keyId}:${nonce}`, n: nonce, c: subject, ...(options ? { o: options } : {}) };
     const id = `vf.${box.seal(JSON.stringify(sealed), `verify:${key.keyId}`)}`;
     const target = (b.target ?? {}) as { fn?: string; ln?: string };
     const r = requestOf(req, key, sealed, { to, ...(subject ? { subject } : {}), fn: target.fn ?? '', ln: target.ln ?? '' });
@@ -189,7 +217,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     }
     r.emit('OTP_200001', {});
     try {
-      const tx = await sendCode(ctx, r, 'first', to, opened.tx, true);
+      const tx = await sendCode(ctx, r, 'first', to, opened.tx, true, allowedBy(sealed.o));
       res.setHeader('Location', `${req.baseUrl}/v1/verifications/${id}`);
       return sendJson(res, 201, answer(id, tx, policy));
     } catch (error) {
@@ -231,7 +259,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     const tx = await current(r);
     const to = tx.current_destination?.address ?? tx.initial_destination?.address ?? '';
     try {
-      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'resend', to, tx), policy));
+      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'resend', to, tx, false, allowedBy(sealed.o)), policy));
     } catch (error) {
       return sendFailure(res, req, error, req.params.id!, r, policy);
     }
@@ -245,7 +273,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     const { ctx, policy } = contextOf(key.authenticator);
     const tx = await current(r);
     try {
-      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'change', String(b.to).trim(), tx), policy));
+      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'change', String(b.to).trim(), tx, false, allowedBy(sealed.o)), policy));
     } catch (error) {
       return sendFailure(res, req, error, req.params.id!, r, policy);
     }

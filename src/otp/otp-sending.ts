@@ -63,7 +63,11 @@ function sendLimits(c: SendContext, r: OtpRequest, d: Destination): LimitRequest
  * Runs one send. `input` is the destination as configured or typed. Resolves with the record after the send;
  * rejects with an OtpError the router answers (the transaction is left whole unless the first send failed).
  */
-export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, input: string, tx: TransactionRecord, lockChecked = false): Promise<TransactionRecord> {
+/**
+ * `narrow`: a caller's own refusal of a destination the pipe accepted (the verification API's `options`), checked
+ * once the destination is known and before anything is reserved or paid for; it can only refuse more.
+ */
+export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, input: string, tx: TransactionRecord, lockChecked = false, narrow?: (d: Destination) => boolean): Promise<TransactionRecord> {
   const { store, limits } = c.services;
   const now = c.services.now();
   let reservationId: string | null = null;
@@ -91,6 +95,7 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
   }
 
   const beforeDelivery = async (destination: Destination): Promise<FlowFailure | null> => {
+    if (narrow && !narrow(destination)) return { reason: FlowReason.SUPPRESSED_SENDING_CODE, message: 'refused by the request\'s options' };
     if (kind === 'change') {
       const step = await store.reserveSend(r.key, c.policy, c.services.now(), 'change', toTxDestination(destination));
       if (!step.tx) { refusal = new OtpError('NO_PENDING_CODE'); return { reason: REFUSED_BY_TRANSACTION }; }

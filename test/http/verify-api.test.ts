@@ -72,6 +72,20 @@ describe('verification API: PhoneMatch\'s two calls for backends (demo /api/veri
     assert.deepEqual([premium.body.action, premium.body.detail], ['FAIL', 'SUPPRESSED SENDING CODE']);
   });
 
+  it('options only narrow the policy: a refused line type or country is SUPPRESSED SENDING CODE (422), kept for a change too; a wider list sends', async () => {
+    const mobile = await create({ to: '+46701112200', options: { do_not_send_to_types: ['mobile'] } }).expect(422);
+    assert.deepEqual([mobile.body.action, mobile.body.detail], ['FAIL', 'SUPPRESSED SENDING CODE']);
+    await create({ to: '+46701112201', options: { country: { whitelist: ['GB'] } } }).expect(422);
+    await create({ to: '+46701112202', options: { country: { blacklist: ['SE'] } } }).expect(422);
+    const uk = await create({ to: '+447400123411', options: { country: { whitelist: ['GB'] } } }).expect(201);
+    const moved = await post(uk.body.id, 'change', { to: '+46701112203' }).expect(422);
+    assert.equal(moved.body.detail, 'SUPPRESSED SENDING CODE', 'the options hold for a change of number');
+    // A list wider than the authenticator's policy widens nothing: premium rate is refused by the pipe itself.
+    const premium = await create({ to: '+46 900 123 45 68', options: { do_not_send_to_types: [] } }).expect(422);
+    assert.equal(premium.body.detail, 'SUPPRESSED SENDING CODE');
+    await create({ to: '+46701112204', options: { do_not_send_to_types: ['pigeon'] } }).expect(400);
+  });
+
   it('a resend inside the cooldown is RESEND_TOO_SOON; change (within max_changes) and cancel; the answers say so', async () => {
     const made = await create({ to: '+46701112233' }).expect(201);
     const soon = await post(made.body.id, 'resend').expect(429);
