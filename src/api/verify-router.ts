@@ -188,6 +188,15 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     sendJson(res, outcome.status, { ...errorBody(req, error), ...(tx ? answer(id, tx, policy) : { id }), status: 'reject', action: 'FAIL', detail: outcome.detail });
   };
 
+  /** What every route of one verification starts with: the key (with the route's scope), the id, the body. */
+  const verification = async (req: Request, res: Response, scope: VerifyScope, validate: ((b: unknown) => boolean) | null) => {
+    const key = await keyOf(req, scope);
+    const id = String(req.params.id);
+    const sealed = open(id, key);
+    const b = validate ? await body(req, res, validate) : {};
+    return { key, id, sealed, b, r: requestOf(req, key, sealed), ...contextOf(key.authenticator) };
+  };
+
   const router = express.Router();
   router.use((req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -226,11 +235,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.post('/v1/verifications/:id/check', async (req, res) => {
-    const key = await keyOf(req, 'verifications:check');
-    const sealed = open(req.params.id!, key);
-    const b = await body(req, res, validateCheck);
-    const r = requestOf(req, key, sealed);
-    const { ctx, policy } = contextOf(key.authenticator);
+    const { key, id, sealed, b, r, ctx, policy } = await verification(req, res, 'verifications:check', validateCheck);
     await current(r);
     const result = await enterCode(ctx, r, String(b.code));
     // This check's own outcome, never the transaction's alone: a check refused unevaluated (its attempts all held
@@ -239,10 +244,10 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
     const aborted = !result.ok && result.error.code === 'MAX_ATTEMPTS' && result.error.details.aborted === true;
     if (!result.ok && !evaluatedWrong && !aborted) throw result.error;
     const tx = result.ok ? result.tx : await current(r);
-    const a = answer(req.params.id!, tx, policy);
+    const a = answer(id, tx, policy);
     const counts = { id: a.id, attempt_count: a.attempt_count, attempts_left: a.attempts_left };
     // Only the check that decided the verification tells the callback (never one refused after it).
-    if (result.ok || result.decided) notify(key, sealed, req.params.id!, tx, policy);
+    if (result.ok || result.decided) notify(key, sealed, id, tx, policy);
     if (result.ok) return sendJson(res, 200, { ...counts, status: 'approved', action: 'PASS', detail: 'ALL CHECKS PASSED' });
     if (aborted || a.status === 'reject') {
       return sendJson(res, 200, { ...errorBody(req, result.error), ...counts, status: 'reject', action: 'FAIL', detail: a.status === 'reject' ? a.detail : 'FAILED OUT-OF-BAND CHECK' });
@@ -251,58 +256,43 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   });
 
   router.post('/v1/verifications/:id/resend', async (req, res) => {
-    const key = await keyOf(req, 'verifications:create');
-    const sealed = open(req.params.id!, key);
-    await body(req, res, validateEmpty);
-    const r = requestOf(req, key, sealed);
-    const { ctx, policy } = contextOf(key.authenticator);
+    const { id, sealed, r, ctx, policy } = await verification(req, res, 'verifications:create', validateEmpty);
     const tx = await current(r);
     const to = tx.current_destination?.address ?? tx.initial_destination?.address ?? '';
     try {
-      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'resend', to, tx, false, allowedBy(sealed.o)), policy));
+      return sendJson(res, 200, answer(id, await sendCode(ctx, r, 'resend', to, tx, false, allowedBy(sealed.o)), policy));
     } catch (error) {
-      return sendFailure(res, req, error, req.params.id!, r, policy);
+      return sendFailure(res, req, error, id, r, policy);
     }
   });
 
   router.post('/v1/verifications/:id/change', async (req, res) => {
-    const key = await keyOf(req, 'verifications:create');
-    const sealed = open(req.params.id!, key);
-    const b = await body(req, res, validateChange);
-    const r = requestOf(req, key, sealed);
-    const { ctx, policy } = contextOf(key.authenticator);
+    const { id, sealed, b, r, ctx, policy } = await verification(req, res, 'verifications:create', validateChange);
     const tx = await current(r);
     try {
-      return sendJson(res, 200, answer(req.params.id!, await sendCode(ctx, r, 'change', String(b.to).trim(), tx, false, allowedBy(sealed.o)), policy));
+      return sendJson(res, 200, answer(id, await sendCode(ctx, r, 'change', String(b.to).trim(), tx, false, allowedBy(sealed.o)), policy));
     } catch (error) {
-      return sendFailure(res, req, error, req.params.id!, r, policy);
+      return sendFailure(res, req, error, id, r, policy);
     }
   });
 
   router.post('/v1/verifications/:id/cancel', async (req, res) => {
-    const key = await keyOf(req, 'verifications:create');
-    const sealed = open(req.params.id!, key);
-    await body(req, res, validateEmpty);
-    const r = requestOf(req, key, sealed);
-    const { policy } = contextOf(key.authenticator);
+    const { key, id, sealed, r, policy } = await verification(req, res, 'verifications:create', validateEmpty);
     await current(r);
     const step = await deps.services.store.cancel(r.key, policy, now());
     if (!step.tx) throw new OtpError('NOT_FOUND');
     if (!step.outcome.ok) throw new OtpError('NO_PENDING_CODE');
     if (!step.outcome.already) {
       r.emit('OTP_200012', {});
-      notify(key, sealed, req.params.id!, step.tx, policy);
+      notify(key, sealed, id, step.tx, policy);
     }
-    return sendJson(res, 200, answer(req.params.id!, step.tx, policy));
+    return sendJson(res, 200, answer(id, step.tx, policy));
   });
 
   router.get('/v1/verifications/:id', async (req, res) => {
-    const key = await keyOf(req, 'verifications:read');
-    const sealed = open(req.params.id!, key);
-    const r = requestOf(req, key, sealed);
-    const { policy } = contextOf(key.authenticator);
+    const { id, r, policy } = await verification(req, res, 'verifications:read', null);
     const tx = await current(r);
-    return sendJson(res, 200, { id: req.params.id, ...buildReport(tx, policy, now()) });
+    return sendJson(res, 200, { id, ...buildReport(tx, policy, now()) });
   });
 
   // The API's OpenAPI 3.1 document (src/api/openapi.json, read once at startup): no key needed.
