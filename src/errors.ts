@@ -24,6 +24,7 @@ export const ERRORS = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  CHANNEL_UNAVAILABLE: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -11,6 +11,8 @@ export interface ApiKey {
   scopes: ReadonlySet<VerifyScope>;
   digest: Buffer;
   requestsPerMinute: number;
+  /** Whether its requests may bring their own message text. */
+  allowMessage: boolean;
 }
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
@@ -24,15 +26,24 @@ export function apiKeys(keys: readonly VerifyApiKeyConfig[]): Map<string, ApiKey
     scopes: new Set(k.scopes),
     digest: k.secret_sha256 ? Buffer.from(k.secret_sha256, 'hex') : sha256(k.secret ?? ''),
     requestsPerMinute: k.requests_per_minute,
+    allowMessage: k.allow_message === true,
   }]));
 }
 
 /** The key a request's Authorization header names and proves, or null. */
 export function authenticate(header: string | undefined, keys: ReadonlyMap<string, ApiKey>): ApiKey | null {
   const match = /^Bearer ([A-Za-z0-9_-]{1,64})\.(\S{1,500})$/.exec(header ?? '');
-  if (!match) return null;
-  const key = keys.get(match[1]!);
-  const given = sha256(match[2]!);
-  const ok = timingSafeEqual(given, key?.digest ?? NOBODY);
+  return match ? proved(match[1]!, match[2]!, keys) : null;
+}
+
+/** The key PhoneMatch's `user` (the key id) and `pass` (its secret) name and prove, or null. */
+export function authenticateLogin(user: unknown, pass: unknown, keys: ReadonlyMap<string, ApiKey>): ApiKey | null {
+  if (typeof user !== 'string' || typeof pass !== 'string' || pass.length === 0 || pass.length > 500) return null;
+  return proved(user, pass, keys);
+}
+
+function proved(keyId: string, secret: string, keys: ReadonlyMap<string, ApiKey>): ApiKey | null {
+  const key = keys.get(keyId);
+  const ok = timingSafeEqual(sha256(secret), key?.digest ?? NOBODY);
   return key && ok ? key : null;
 }

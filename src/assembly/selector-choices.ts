@@ -3,6 +3,7 @@ import type { RateLimits } from '../limits/rate-limits.js';
 import { splitLimits } from '../limits/split-limits.js';
 import { expandString } from '../pipes/expand.js';
 import type { OtpChoiceOptions } from '../otp/otp-router.js';
+import { pipeDelivers } from '../valves/delivery-channels.js';
 
 /**
  * What an OTP authenticator becomes as a choice of a Selector: the choices of one selector share their lockout
@@ -25,7 +26,7 @@ function strictest(values: (number | undefined | null)[]): number | null {
 /** The channel a code to `address` takes: e-mail by its @; a phone number by voice when the pre-pipe can only call. */
 function channelOf(config: AppConfig, otp: OtpAuthenticatorConfig): (address: string) => string {
   const valves = new Set(config.pipes.find((p) => p.id === otp.pre_pipe_id)?.valves.map((v) => v.name) ?? []);
-  const phone = valves.has('VoiceCall') && !valves.has('SmsSend') && !valves.has('Outbox') ? 'voice' : 'sms';
+  const phone = pipeDelivers(valves, 'voice') && !pipeDelivers(valves, 'sms') ? 'voice' : 'sms';
   return (address) => (address.includes('@') ? 'email' : phone);
 }
 

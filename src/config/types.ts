@@ -148,6 +148,7 @@ export interface VerifyApiKeyConfig {
   authenticator: string;
   scopes: VerifyScope[];
   requests_per_minute: number;
+  allow_message: boolean;
   callback_url?: string;
   callback_secret?: string;
   callback_retry: { max_attempts: number; within_seconds: number };
@@ -167,7 +168,7 @@ export interface AppConfig {
   /** The OpenID Connect provider whose login is a chain (src/integrations/oidc-provider.ts); null without one. */
   oidc: OidcConfig | null;
   /** The server-to-server verification API (src/api/); null without one. */
-  verify_api: { keys: VerifyApiKeyConfig[] } | null;
+  verify_api: { keys: VerifyApiKeyConfig[]; phonematch: { default_country?: string } } | null;
   /** What check-config prints as a warning and the server logs at start (a setting that is ignored, say). */
   warnings?: readonly ConfigProblem[];
 }

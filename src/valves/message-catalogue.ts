@@ -10,7 +10,7 @@ import path from 'node:path';
 import i18next, { type i18n as I18n } from 'i18next';
 import { packagePath } from '../package-root.js';
 import type { FlowContext, ValveDeps } from '../pipes/types.js';
-import { ttlMinutes } from './message-template.js';
+import { renderTemplate, ttlMinutes } from './message-template.js';
 
 export const MESSAGES_NAMESPACE = 'messages';
 export const FALLBACK_LANGUAGE = 'en';
@@ -125,6 +125,24 @@ export function flowLanguage(ctx: FlowContext): string {
   return lng === '' ? FALLBACK_LANGUAGE : lng;
 }
 
+/**
+ * The message text a caller brought for this flow (the verification API's `message`, PhoneMatch's
+ * `options.outofband.message`), rendered with renderTemplate instead of the catalogue's text; undefined when none.
+ */
+export function requestMessage(ctx: FlowContext): string | undefined {
+  const m = ctx.exports['message_template'];
+  return typeof m === 'string' && m !== '' ? m : undefined;
+}
+
+/**
+ * Whether a delivery valve of `channel` stands aside because the caller asked for another channel (the
+ * verification API's `channel`: `voice` passes an SmsSend by, `sms` a VoiceCall fallback).
+ */
+export function otherChannelRequested(ctx: FlowContext, channel: 'sms' | 'voice'): boolean {
+  const asked = ctx.exports['requested_channel'];
+  return (asked === 'sms' || asked === 'voice') && asked !== channel;
+}
+
 /** The variables of every code message: `code`, `minutes`, `app`, `fn`, `ln` (empty when unknown). */
 export function codeMessageValues(ctx: FlowContext, code: string, appName: string | undefined): Record<string, string> {
   const fn = ctx.exports['fn'];
@@ -136,4 +154,11 @@ export function codeMessageValues(ctx: FlowContext, code: string, appName: strin
     fn: typeof fn === 'string' ? fn : '',
     ln: typeof ln === 'string' ? ln : '',
   };
+}
+
+/** A code message's text: the caller's own (requestMessage) when it brought one, else the catalogue's `key`. */
+export function codeMessageText(ctx: FlowContext, translate: Translate, key: string, values: Record<string, string>): string {
+  const own = requestMessage(ctx);
+  if (!own) return translate(flowLanguage(ctx), key, values);
+  return renderTemplate(own, { code: values.code ?? '', minutes: Number(values.minutes), app: values.app ?? '', fn: values.fn ?? '', ln: values.ln ?? '' });
 }

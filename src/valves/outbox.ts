@@ -9,6 +9,7 @@ import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
 import { guardDelivery } from './delivery-guard.js';
 import { DEFAULT_CODE_TEMPLATE, renderTemplate, ttlMinutes } from './message-template.js';
+import { requestMessage } from './message-catalogue.js';
 
 export const DEFAULT_OUTBOX_FILE = 'var/outbox.jsonl';
 
@@ -24,7 +25,7 @@ export const outboxSchema = {
   additionalProperties: false,
   properties: {
     file: { type: 'string', minLength: 1, description: 'JSON-lines file, relative to the working directory; OUTBOX_FILE overrides.' },
-    template: { type: 'string', minLength: 1, maxLength: 1000, description: 'Message text with {{code}}, {{minutes}}, {{app}}, {{fn}}, {{ln}}.' },
+    template: { type: 'string', minLength: 1, maxLength: 1000, description: 'Message text with {{code}}, {{minutes}}, {{app}}, {{fn}}, {{ln}} (or PhoneMatch\'s {pin}, {fn}, {ln}).' },
     app_name: { type: 'string', description: "Overrides the authenticator's app name in {{app}}." },
     print: { type: 'boolean', description: 'Print each message to stdout (default true).' },
   },
@@ -57,7 +58,7 @@ export const outbox: ValveFactory<OutboxConfig> = (config, deps) => {
 
       const fn = ctx.exports['fn'];
       const ln = ctx.exports['ln'];
-      const text = renderTemplate(template, {
+      const text = renderTemplate(requestMessage(ctx) ?? template, {
         code: code.value,
         minutes: ttlMinutes(ctx.authenticator.code?.ttl_seconds),
         app: config.app_name ?? ctx.authenticator.app_name ?? 'sign-in',

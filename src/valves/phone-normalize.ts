@@ -44,7 +44,7 @@ export const phoneNormalizeSchema = {
 };
 
 export const phoneNormalize: ValveFactory<PhoneNormalizeConfig> = (config) => {
-  const channel = config.channel ?? 'sms';
+  const configured = config.channel ?? 'sms';
   const defaultCountry = config.default_country as CountryCode | undefined;
   return {
     run(ctx) {
@@ -59,6 +59,9 @@ export const phoneNormalize: ValveFactory<PhoneNormalizeConfig> = (config) => {
         parsed = undefined;
       }
       if (!parsed || !parsed.isValid()) return failFlow(FlowReason.DATA_CHECK_FAILED, 'not a valid phone number');
+      // The verification API's caller may ask for a call or an SMS; the pipe's own channel otherwise.
+      const asked = ctx.exports['requested_channel'];
+      const channel = asked === 'sms' || asked === 'voice' ? asked : configured;
       ctx.state.destination = {
         kind: 'phone',
         address: parsed.number,
@@ -70,3 +73,18 @@ export const phoneNormalize: ValveFactory<PhoneNormalizeConfig> = (config) => {
     },
   };
 };
+
+/**
+ * A number in `country`'s national format written as E.164 (`2015106000` in US: `+12015106000`), for a caller whose
+ * numbers are of another country than the pipe's default; anything else is returned as it is, for the pipe to judge.
+ */
+export function internationalIn(input: string, country: string): string {
+  const text = input.trim();
+  if (text.startsWith('+') || text.length > MAX_INPUT_LENGTH) return input;
+  try {
+    const parsed = parsePhoneNumberFromString(text, country as CountryCode);
+    return parsed && parsed.isValid() ? parsed.number : input;
+  } catch {
+    return input;
+  }
+}

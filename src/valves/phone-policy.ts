@@ -4,7 +4,7 @@
  * with SUPPRESSED SENDING CODE (DESTINATION_NOT_ALLOWED). Runs after PhoneNormalize, which sets the country and
  * the line type; an e-mail destination passes untouched.
  */
-import type { ValveFactory } from '../pipes/types.js';
+import type { Destination, ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
 
 export const LINE_TYPE_WORDS = ['mobile', 'landline', 'voip', 'toll_free', 'premium_rate', 'shared_cost', 'personal_number', 'pager', 'uan', 'voicemail', 'unknown'] as const;
@@ -39,22 +39,28 @@ function refusedType(lineType: string | undefined, refused: ReadonlySet<string>)
   return refused.has(type);
 }
 
-export const phonePolicy: ValveFactory<PhonePolicyConfig> = (config) => {
-  const refusedTypes = new Set(config.do_not_send_to_types ?? []);
-  const whitelist = config.whitelist ? new Set(config.whitelist) : null;
-  const blacklist = new Set(config.blacklist ?? []);
-  return {
-    run(ctx) {
-      const d = ctx.state.destination;
-      if (!d) return failFlow(FlowReason.VALVE_ERROR, 'PhonePolicy runs after PhoneNormalize');
-      if (d.kind !== 'phone') return undefined;
-      if (refusedTypes.size > 0 && refusedType(d.line_type, refusedTypes)) {
-        return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `line type ${d.line_type ?? 'unknown'} is refused`);
-      }
-      const country = d.country ?? '001';
-      if (whitelist && !whitelist.has(country)) return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `country ${country} is not on the whitelist`);
-      if (blacklist.has(country)) return failFlow(FlowReason.SUPPRESSED_SENDING_CODE, `country ${country} is on the blacklist`);
-      return undefined;
-    },
-  };
-};
+export interface PhoneRules { do_not_send_to_types?: readonly string[] | undefined; whitelist?: readonly string[] | undefined; blacklist?: readonly string[] | undefined }
+
+/**
+ * Why these rules refuse a phone destination, or null when they let it through: the valve's check, and the one a
+ * verification API request's `options` add on top of the pipe's (they can only refuse more).
+ */
+export function phoneRefusal(d: Destination, rules: PhoneRules): string | null {
+  if (d.kind !== 'phone') return null;
+  if (rules.do_not_send_to_types && rules.do_not_send_to_types.length > 0 && refusedType(d.line_type, new Set(rules.do_not_send_to_types))) {
+    return `line type ${d.line_type ?? 'unknown'} is refused`;
+  }
+  const country = d.country ?? '001';
+  if (rules.whitelist && !rules.whitelist.includes(country)) return `country ${country} is not on the whitelist`;
+  if (rules.blacklist?.includes(country)) return `country ${country} is on the blacklist`;
+  return null;
+}
+
+export const phonePolicy: ValveFactory<PhonePolicyConfig> = (config) => ({
+  run(ctx) {
+    const d = ctx.state.destination;
+    if (!d) return failFlow(FlowReason.VALVE_ERROR, 'PhonePolicy runs after PhoneNormalize');
+    const refusal = phoneRefusal(d, config);
+    return refusal ? failFlow(FlowReason.SUPPRESSED_SENDING_CODE, refusal) : undefined;
+  },
+});

@@ -8,7 +8,7 @@ import type { ValveDeps, ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
 import { smsLength } from './gsm7.js';
 import { createHttpGateway, guardDeliveryOnce, httpGatewaySchemaProperties, type HttpGatewayConfig } from './http-gateway.js';
-import { checkedLanguages, codeMessageValues, flowLanguage, translatorFor, warnOnce, type Translate } from './message-catalogue.js';
+import { checkedLanguages, codeMessageText, codeMessageValues, flowLanguage, otherChannelRequested, translatorFor, warnOnce, type Translate } from './message-catalogue.js';
 
 export const DEFAULT_SMS_MESSAGE_KEY = 'sms.code';
 /** The lengths assumed by the one-segment check made when the valve is built. */
@@ -100,12 +100,14 @@ export const smsSend: ValveFactory<SmsSendConfig> = (config, deps) => {
         return failFlow(FlowReason.VALVE_ERROR, 'no phone number to send an SMS to');
       }
       if (!code || typeof code.value !== 'string') return failFlow(FlowReason.VALVE_ERROR, 'no code to deliver');
+      // A call was asked for: a VoiceCall later in the pipe delivers (exec_if "exports.requested_channel == 'voice'").
+      if (otherChannelRequested(ctx, 'sms')) return undefined;
 
       const refused = await guardDeliveryOnce(ctx);
       if (refused) return refused;
 
       const lang = flowLanguage(ctx);
-      let text = translate(lang, key, codeMessageValues(ctx, code.value, config.app_name));
+      let text = codeMessageText(ctx, translate, key, codeMessageValues(ctx, code.value, config.app_name));
       if (config.webotp) {
         const host = webotpHost(config.webotp_host ?? ctx.request.host);
         if (host) text = appendWebotp(text, host, code.value);

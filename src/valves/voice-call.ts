@@ -8,7 +8,7 @@
 import type { ValveFactory } from '../pipes/types.js';
 import { FlowReason, failFlow } from '../pipes/reasons.js';
 import { createHttpGateway, guardDeliveryOnce, httpGatewaySchemaProperties, type HttpGatewayConfig } from './http-gateway.js';
-import { codeMessageValues, flowLanguage, translatorFor } from './message-catalogue.js';
+import { codeMessageText, codeMessageValues, flowLanguage, otherChannelRequested, translatorFor } from './message-catalogue.js';
 
 export const DEFAULT_VOICE_MESSAGE_KEY = 'voice.code';
 
@@ -46,12 +46,14 @@ export const voiceCall: ValveFactory<VoiceCallConfig> = (config, deps) => {
         return failFlow(FlowReason.VALVE_ERROR, 'no phone number to call');
       }
       if (!code || typeof code.value !== 'string') return failFlow(FlowReason.VALVE_ERROR, 'no code to deliver');
+      // An SMS was asked for: no call, not even as the fallback of a failed SmsSend.
+      if (otherChannelRequested(ctx, 'voice')) return undefined;
 
       const refused = await guardDeliveryOnce(ctx);
       if (refused) return refused;
 
       const lang = flowLanguage(ctx);
-      const text = translate(lang, key, { ...codeMessageValues(ctx, code.value, config.app_name), code: spokenCode(code.value) });
+      const text = codeMessageText(ctx, translate, key, { ...codeMessageValues(ctx, code.value, config.app_name), code: spokenCode(code.value) });
       const outcome = await gateway.send({ to: destination.address, text, code: code.value, lang });
       if (!outcome.ok) return failFlow(FlowReason.FAILED_TO_SEND, outcome.message);
       destination.channel = 'voice';

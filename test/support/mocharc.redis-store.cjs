@@ -5,4 +5,10 @@
 'use strict';
 const base = require('../../.mocharc.json');
 
-module.exports = { ...base, spec: ['test/http/**/*.test.ts', 'test/attacks/**/*.test.ts'] };
+// Left out: verify-api.webhook-expiry waits 30 s for a code to end; what it proves (a timer in the process that sent
+// the code, then one store.get) needs nothing of Redis beyond get, which the store contract runs on Redis.
+module.exports = {
+  ...base,
+  spec: ['test/http/**/*.test.ts', 'test/attacks/**/*.test.ts'],
+  ignore: ['test/http/verify-api.webhook-expiry.test.ts'],
+};

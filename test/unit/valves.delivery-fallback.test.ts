@@ -16,7 +16,7 @@ function fallbackPipe(sms: GatewayServer, voice: GatewayServer, id = 'otp-send')
       { name: 'PhoneNormalize', config: { default_country: 'SE' } },
       { name: 'OtpGenerate' },
       { name: 'SmsSend', config: { url: `${sms.url}/sms`, body: { to: '{{to}}', text: '{{text}}' }, on_failure: 'continue' } },
-      { name: 'VoiceCall', exec_if: 'state.sms_failed', config: { url: `${voice.url}/call`, body: { to: '{{to}}', say: '{{text}}', code: '{{code}}' } } },
+      { name: 'VoiceCall', exec_if: "state.sms_failed || exports.requested_channel == 'voice'", config: { url: `${voice.url}/call`, body: { to: '{{to}}', say: '{{text}}', code: '{{code}}' } } },
       { name: 'FlowFail', exec_if: '!state.delivered', config: { reason: 'FAILED TO SEND TO NUMBER', message: 'no channel delivered the code' } },
     ],
   };
@@ -34,13 +34,37 @@ describe('Delivery fallback: SMS, then a voice call', () => {
     await voice.close();
   });
 
-  function flow(hooks?: FlowHooks) {
+  function flow(hooks?: FlowHooks, exports?: Record<string, unknown>) {
     return createFlowContext({
       authenticator: { id: 'otp', type: 'OTP', app_name: 'Demo SSO', code: { length: 6, charset: 'numeric', ttl_seconds: 300 } },
       state: { transaction_id: 'tx-1', destination_input: '070-123 45 67' },
       ...(hooks ? { hooks } : {}),
+      ...(exports ? { exports } : {}),
     });
   }
+
+  it('a call asked for (the verification API\'s channel "voice"): no SMS at all, one call, the channel voice', async () => {
+    const ctx = flow(undefined, { requested_channel: 'voice' });
+    assert.deepEqual(await buildPipe(fallbackPipe(sms, voice), deps).run(ctx), { ok: true });
+    assert.equal(sms.requests.length, 0);
+    assert.equal(voice.requests.length, 1);
+    assert.equal(ctx.state.destination?.channel, 'voice');
+    assert.equal(ctx.state.delivered?.channel, 'voice');
+  });
+
+  it('an SMS asked for: a failed SMS is not followed by a call; the flow fails FAILED TO SEND TO NUMBER', async () => {
+    sms.fallback = 500;
+    const result = await buildPipe(fallbackPipe(sms, voice), deps).run(flow(undefined, { requested_channel: 'sms' }));
+    assert.equal(result.ok, false);
+    assert.equal(voice.requests.length, 0);
+  });
+
+  it('a caller\'s own text: {pin}, {fn} and {{code}} in one pass (a name that looks like a placeholder stays as it is)', async () => {
+    const ctx = flow(undefined, { message_template: 'Hi {fn}: {pin} ({{code}})', fn: '{pin}' });
+    assert.deepEqual(await buildPipe(fallbackPipe(sms, voice), deps).run(ctx), { ok: true });
+    const code = ctx.state.code!.value;
+    assert.equal(JSON.parse(sms.requests[0]!.body).text, `Hi {pin}: ${code} (${code})`);
+  });
 
   it('after an SMS 500 the same code goes by voice; the delivery guard ran once; the channel is voice', async () => {
     sms.fallback = 500;
