@@ -59,4 +59,31 @@ describe('attack: fuzzing the verification API (fast-check, fixed seed)', functi
     }), { seed: SEED, numRuns: 1500 });
     assert.ok((seen.get(401) ?? 0) > 0 && (seen.get(404) ?? 0) > 0 && (seen.get(400) ?? 0) > 0, JSON.stringify([...seen]));
   });
+
+  it('PhoneMatch\'s two calls, 800 random bodies: the same promises; real tokens, forged ones and garbage', async () => {
+    const sent = await request(demo.app).post('/api/verify/compat/phonematch/process/comprehensive/gateway')
+      .send({ user: 'demo', pass: 'demo-secret', service: 'PhoneMatch5.0.SMS', target: { fn: 'John', phone: '2015106000' } }).expect(200);
+    const token = sent.body.continuations.outofband.template.token as string;
+    const pm = fc.record({
+      user: fc.oneof(fc.constantFrom('demo', 'nobody'), text, fc.anything({ maxDepth: 1 })),
+      pass: fc.oneof(fc.constantFrom('demo-secret', 'wrong'), text),
+      service: fc.oneof(fc.constantFrom('PhoneMatch5.0.SMS', 'PhoneMatch5.0.Call'), text),
+      reference: text,
+      target: fc.oneof(fc.record({ fn: text, ln: text, phone: fc.oneof(fc.constantFrom('2015106000', '+46701234567', '123'), text) }, { requiredKeys: [] }), fc.anything({ maxDepth: 2 })),
+      options: fc.oneof(fc.record({ outofband: fc.record({ message: fc.oneof(fc.constantFrom('Hello {fn}, {pin}', '{pin}{pin}{{code}}'), text), do_not_send_to_types: fc.oneof(fc.constant(['voip', 'mobile']), fc.anything({ maxDepth: 1 })), country: fc.anything({ maxDepth: 2 }) }, { requiredKeys: [] }) }, { requiredKeys: [] }), fc.anything({ maxDepth: 3 })),
+      token: fc.oneof(fc.constant(token), fc.constant(`pm.demo.${token.slice(8, -3)}`), fc.constant('pm.other.x'), text),
+      codematch: fc.oneof(fc.record({ key: fc.oneof(fc.constantFrom('000000', '123456'), text, fc.integer()) }), fc.anything({ maxDepth: 1 })),
+    }, { requiredKeys: [] });
+    const seen = new Map<number, number>();
+    await fc.assert(fc.asyncProperty(fc.constantFrom('process/comprehensive/gateway', 'process/continue', 'process/nothing'), fc.oneof(pm.map((v) => JSON.stringify(v)), text), async (tail, raw) => {
+      const res = await request(demo.app).post(`/api/verify/compat/phonematch/${tail}`).set('Content-Type', 'application/json').send(raw);
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+      assert.ok(res.status < 500 || res.status === 502, `${tail}: ${res.status} ${res.text.slice(0, 200)}`);
+      assert.match(String(res.headers['content-type']), /application\/json/);
+      if (res.body.error) assert.ok(CODES.has(res.body.error.code), `${res.body.error.code}`);
+      if (res.status === 200) assert.ok(['PASS', 'PENDING', 'FAIL'].includes(res.body.result?.action), res.text);
+      assert.doesNotMatch(res.text, /\bat .*\.(ts|js):\d+|node_modules/);
+    }), { seed: SEED, numRuns: 800 });
+    assert.ok((seen.get(400) ?? 0) > 0 && (seen.get(404) ?? 0) > 0, JSON.stringify([...seen]));
+  });
 });

@@ -32,7 +32,7 @@ describe('verification API: PhoneMatch compatibility (/compat/phonematch/process
   const outbox = (to: string): OutboxLine[] => readFileSync(demo.outbox, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as OutboxLine).filter((m) => m.to === to);
   const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)?.[1] ?? '';
 
-  it('the reference\'s example: PENDING with a continuation template; the SMS says "Hello John, ..."; the template sent back with the code: PASS', async () => {
+  it('the reference\'s example: PENDING with a continuation template; the SMS says Hello John; the template sent back with the code: PASS', async () => {
     events.length = 0;
     const sent = await gateway(example()).expect(200);
     assert.deepEqual(sent.body.result, { action: 'PENDING', detail: 'TRANSACTION REQUIRES FURTHER ATTENTION', issues: [] });
@@ -71,7 +71,7 @@ describe('verification API: PhoneMatch compatibility (/compat/phonematch/process
     assert.deepEqual([report.body.status, report.body.action, report.body.reference, report.body.properties.final_destination], ['approved', 'PASS', '12345', '+12015106000']);
   });
 
-  it('the literal do_not_send_to_types of the reference ("voip", "mobile", "landline") refuses the US number: FAIL, SUPPRESSED SENDING CODE, nothing sent', async () => {
+  it('the literal do_not_send_to_types of the reference (voip, mobile, landline) refuses the US number: FAIL, SUPPRESSED SENDING CODE, nothing sent', async () => {
     const before = outbox('+12015106000').length;
     const body = example({ options: { outofband: { message: 'Hello {fn}, your one-time password is {pin}', do_not_send_to_types: ['voip', 'mobile', 'landline'] } } });
     const refused = await gateway(body).expect(200);
@@ -154,7 +154,7 @@ describe('verification API: PhoneMatch compatibility (/compat/phonematch/process
     assert.equal(huge.status, 413);
   });
 
-  it('v1: channel "voice" calls; a request\'s own message carries {pin}/{fn} and needs it; without allow_message it is 403', async () => {
+  it('v1: the channel voice calls; a request\'s own message carries {pin}/{fn} and needs it; without allow_message it is 403', async () => {
     const auth = 'Bearer demo.demo-secret';
     const voice = await request(demo.app).post('/api/verify/v1/verifications').set('Authorization', auth).send({ to: '+46701231100', channel: 'voice' }).expect(201);
     assert.equal(voice.body.channel, 'voice');
