@@ -6,7 +6,7 @@ import {
 import { consumeAll, type LimitRequest } from '../limits/rate-limits.js';
 import { FlowReason } from '../pipes/reasons.js';
 import type { Destination, FlowFailure } from '../pipes/types.js';
-import { OtpError } from '../errors.js';
+import { OtpError, isStoreUnavailable } from '../errors.js';
 import type { OtpAuthenticatorConfig } from '../config/types.js';
 import type { OtpRequest } from './otp-request.js';
 import type { OtpServices } from './otp-services.js';
@@ -94,7 +94,19 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
     reservationId = step.outcome.reservation_id;
   }
 
+  // A store that fails inside the delivery hook is an outage (503), not a delivery that failed (502): the pipe only
+  // learns that the hook refused, and the error is thrown again once the pipe has ended.
+  let storeDown: unknown = null;
   const beforeDelivery = async (destination: Destination): Promise<FlowFailure | null> => {
+    try {
+      return await checkBeforeDelivery(destination);
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error;
+      storeDown = error;
+      return { reason: REFUSED_BY_TRANSACTION };
+    }
+  };
+  const checkBeforeDelivery = async (destination: Destination): Promise<FlowFailure | null> => {
     if (narrow && !narrow(destination)) return { reason: FlowReason.SUPPRESSED_SENDING_CODE, message: 'refused by the request\'s options' };
     if (kind === 'change') {
       const step = await store.reserveSend(r.key, c.policy, c.services.now(), 'change', toTxDestination(destination));
@@ -155,6 +167,7 @@ export async function sendCode(c: SendContext, r: OtpRequest, kind: SendKind, in
       counted ? { detail: mapped.detail, ...(destination ? { destination: toTxDestination(destination) } : {}) } : undefined);
     released = step.tx;
   }
+  if (storeDown !== null) throw storeDown;
   if (refusal) throw refusal;
   if (limited) {
     const { limit, retryAfterSeconds } = limited;
