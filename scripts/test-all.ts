@@ -7,12 +7,20 @@
  * the pass is skipped with one line saying so, or, with REQUIRE_REDIS=1 (CI), counted as a failure.
  * After the pass every key under its run prefix (`otp-ts:<run>:`) is deleted, whatever the tests left.
  *
- *   npx tsx scripts/test-all.ts                  # both passes
+ *
+ * Then (issue 25) the OTP and verification API suites (test/support/mocharc.topologies.cjs) twice more: on a Redis Cluster of 3 masters
+ * and 3 replicas (TEST_STORE=cluster) and on a Sentinel group (TEST_STORE=sentinel), each started by the pass's
+ * mocha process on loopback ports of its own (test/support/redis-topology.ts) and stopped after it. Without
+ * redis-server on PATH these passes are skipped saying so (a failure with REQUIRE_REDIS=1).
+ *
+ *   npx tsx scripts/test-all.ts                  # every pass
  *   npx tsx scripts/test-all.ts --redis-store    # the redis-store pass only
+ *   npx tsx scripts/test-all.ts --topologies     # the Cluster and Sentinel passes only
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { deleteKeys, REDIS_URL, tryConnect } from '../test/support/redis.js';
+import { redisServerAvailable } from '../test/support/redis-topology.js';
 
 const SUMMARY = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/;
 const mocha = createRequire(import.meta.url).resolve('mocha/bin/mocha.js');
@@ -72,7 +80,20 @@ async function redisStorePass(): Promise<(Totals & { code: number }) | { skipped
   }
 }
 
+async function topologyPass(kind: 'cluster' | 'sentinel'): Promise<(Totals & { code: number }) | { skippedBecause: string } | { failedBecause: string }> {
+  if (!redisServerAvailable()) {
+    const why = `redis-server/redis-cli are not on PATH`;
+    if (process.env.REQUIRE_REDIS === '1') return { failedBecause: `${why} and REQUIRE_REDIS=1: the ${kind} pass could not run` };
+    return { skippedBecause: `${why}: the ${kind} pass (the OTP and verification API suites on a Redis ${kind === 'cluster' ? 'Cluster' : 'Sentinel group'}) was skipped (REQUIRE_REDIS=1 makes this a failure)` };
+  }
+  const label = kind === 'cluster' ? 'a Redis Cluster (3 masters, 3 replicas)' : 'a Redis Sentinel group (1 master, 2 replicas, 3 sentinels)';
+  return runMocha(`the OTP and verification API suites on ${label} (TEST_STORE=${kind})`, ['--config', 'test/support/mocharc.topologies.cjs'], {
+    ...process.env, TEST_STORE: kind,
+  });
+}
+
 const onlyRedisStore = process.argv.includes('--redis-store');
+const onlyTopologies = process.argv.includes('--topologies');
 const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
 let exit = 0;
 const add = (t: Totals & { code: number }) => {
@@ -82,15 +103,22 @@ const add = (t: Totals & { code: number }) => {
   if (t.code !== 0) exit = 1;
 };
 
-if (!onlyRedisStore) add(await runMocha('the whole suite on the memory store', [], { ...process.env, TEST_STORE: 'memory' }));
-const second = await redisStorePass();
+const settle = (pass: Awaited<ReturnType<typeof redisStorePass>>) => {
+  if ('skippedBecause' in pass) process.stdout.write(`\n${pass.skippedBecause}\n`);
+  else if ('failedBecause' in pass) {
+    process.stdout.write(`\n${pass.failedBecause}\n`);
+    totals.failed += 1;
+    exit = 1;
+  } else add(pass);
+};
+
+if (!onlyRedisStore && !onlyTopologies) add(await runMocha('the whole suite on the memory store', [], { ...process.env, TEST_STORE: 'memory' }));
+if (!onlyTopologies) settle(await redisStorePass());
+if (!onlyRedisStore) {
+  settle(await topologyPass('cluster'));
+  settle(await topologyPass('sentinel'));
+}
 process.stdout.write('\n');
-if ('skippedBecause' in second) process.stdout.write(`${second.skippedBecause}\n`);
-else if ('failedBecause' in second) {
-  process.stdout.write(`${second.failedBecause}\n`);
-  totals.failed += 1;
-  exit = 1;
-} else add(second);
 
 const skipped = totals.skipped > 0 ? `, ${totals.skipped} skipped` : '';
 process.stdout.write(`${totals.passed} passed, ${totals.failed} failed${skipped}\n`);

@@ -5,6 +5,8 @@ import { startEventLog } from './events/logger.js';
 import { unlockSubject } from './ops/unlock.js';
 import { packagePath } from './package-root.js';
 import { connectRedisStore } from './store/redis-store.js';
+import { connectionOf } from './redis/connection.js';
+import type { AppConfig } from './config/types.js';
 import { RedisCredentialStore } from './store/redis-credential-store.js';
 import { normaliseTotpSecret } from './valves/totp-validate.js';
 
@@ -33,6 +35,12 @@ Commands:
 `;
 
 type Write = (text: string) => void;
+
+
+/** The Redis the CLI works on: REDIS_URL when set (as the demo server reads it), else the config's store. */
+function redisOf(config: AppConfig) {
+  return process.env.REDIS_URL ? { url: process.env.REDIS_URL } : connectionOf(config.store);
+}
 
 export async function main(
   argv: string[],
@@ -100,10 +108,10 @@ async function unlock(args: string[], out: Write, err: Write): Promise<number> {
     err(`no OTP authenticator or Selector${wanted ? ` "${wanted}"` : ''} in the configuration (there are: ${all.join(', ') || 'none'})\n`);
     return 2;
   }
-  const redisUrl = process.env.REDIS_URL || (config.store.type === 'redis' ? config.store.url : undefined);
-  if (redisUrl) {
+  const redis = redisOf(config);
+  if (redis) {
     const events = startEventLog({ ...config.logging.events, console: true, file: process.env.EVENTS_FILE || config.logging.events.file });
-    const store = await connectRedisStore(redisUrl, process.env.REDIS_PREFIX || config.store.prefix);
+    const store = await connectRedisStore(redis, process.env.REDIS_PREFIX || config.store.prefix);
     try {
       const result = await unlockSubject(store, ids, subject);
       out(result.unlocked.length > 0 ? `unlocked ${subject} in ${result.unlocked.join(', ')}\n` : `${subject} was not locked out\n`);
@@ -196,12 +204,12 @@ async function devices(args: string[], out: Write, err: Write): Promise<number> 
   }
   const config = configFor(parsed.values.config, err);
   if (!config) return 2;
-  const redisUrl = process.env.REDIS_URL || (config.store.type === 'redis' ? config.store.url : undefined);
-  if (!redisUrl) {
+  const redis = redisOf(config);
+  if (!redis) {
     err('trusted browsers of a memory store live inside its server: use authn.credentials.devices() and revokeDevices() there, or run on Redis\n');
     return 2;
   }
-  const store = await connectRedisStore(redisUrl, process.env.REDIS_PREFIX || config.store.prefix);
+  const store = await connectRedisStore(redis, process.env.REDIS_PREFIX || config.store.prefix);
   try {
     const credentials = new RedisCredentialStore(store.client, store.prefix);
     if (parsed.values.revoke !== undefined) {

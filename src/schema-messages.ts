@@ -35,6 +35,17 @@ function valueAt(data: unknown, pointer: string): unknown {
   return current;
 }
 
+/** The keys of a oneOf whose every branch is one `required` key, or null for any other oneOf. */
+function alternativesOf(error: ErrorObject): string[] | null {
+  const branches = error.keyword === 'oneOf' ? error.schema : null;
+  if (!Array.isArray(branches)) return null;
+  const keys = branches.map((b: unknown) => {
+    const r = (b as { required?: unknown } | null)?.required;
+    return Array.isArray(r) && r.length === 1 && Object.keys(b as object).length === 1 ? String(r[0]) : null;
+  });
+  return keys.every((k): k is string => k !== null) ? keys : null;
+}
+
 /** One ajv error as a sentence a person can act on: what was expected, what was found. */
 export function describeSchemaError(error: ErrorObject, data: unknown): { path: string; message: string } | null {
   const found = valueAt(data, error.instancePath);
@@ -49,7 +60,18 @@ export function describeSchemaError(error: ErrorObject, data: unknown): { path: 
       return { path: pointerToPath(`${error.instancePath}/${key}`), message: `unknown key "${key}"${allowed.length ? ` (expected one of: ${allowed.join(', ')})` : ''}` };
     }
     case 'required':
+      // A branch of a oneOf of alternatives ("url" or "cluster" or "sentinel"): the oneOf error says it in one line.
+      if (/\/oneOf\/\d+\/required$/.test(error.schemaPath)) return null;
       return { path: pointerToPath(error.instancePath), message: `missing required key "${String(params.missingProperty)}"` };
+    case 'oneOf': {
+      const keys = alternativesOf(error);
+      if (!keys) return { path: pointerToPath(error.instancePath), message: `${error.message ?? 'is invalid'} (found ${describeValue(found)})` };
+      const given = found !== null && typeof found === 'object' ? keys.filter((k) => Object.hasOwn(found, k)) : [];
+      return {
+        path: pointerToPath(error.instancePath),
+        message: `give exactly one of ${keys.map((k) => `"${k}"`).join(', ')} (${given.length === 0 ? 'none is given' : `found ${given.map((k) => `"${k}"`).join(' and ')}`})`,
+      };
+    }
     case 'type':
       return { path: pointerToPath(error.instancePath), message: `expected ${String(params.type).replace(/,/g, ' or ')}, found ${describeValue(found)}` };
     case 'enum':

@@ -5,7 +5,8 @@ import { MemoryRateLimits } from '../limits/memory-rate-limits.js';
 import { RedisRateLimits } from '../limits/redis-rate-limits.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import { MemoryTransactionStore } from '../store/memory-store.js';
-import { storeErrorFromRedis } from '../redis/failures.js';
+import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
+import { connectionOf } from '../redis/connection.js';
 import { connectRedisStore } from '../store/redis-store.js';
 import type { TransactionStore } from '../store/types.js';
 import { MemoryCredentialStore, type CredentialStore } from '../store/credential-store.js';
@@ -17,6 +18,9 @@ import { redisOidcAdapter } from '../store/redis-oidc-adapter.js';
  * lockouts, every rate limit and the sessions (one connection shared by all four), so any process can serve any
  * step of a flow. A host may pass its own store instead.
  */
+
+/** A session load or save waits no longer than the store's own steps (RedisStoreOptions.commandTimeoutMs). */
+const SESSION_TIMEOUT_MS = 2000;
 export interface StoreBackend {
   store: TransactionStore;
   /** Enrolled second factors (TotpEnroll): in the same Redis as the transactions, or in memory. */
@@ -36,9 +40,12 @@ export type OidcAdapterClass = new (name: string) => {
 
 export async function storeBackend(config: AppConfig, options: { store?: TransactionStore; credentials?: CredentialStore }, now: () => number): Promise<StoreBackend> {
   if (options.store) return { store: options.store, credentials: options.credentials ?? new MemoryCredentialStore(), limits: (id, c) => new MemoryRateLimits(id, c.rate_limits) };
-  if (config.store.type === 'redis' && config.store.url) {
+  const connection = connectionOf(config.store);
+  if (connection) {
     const prefix = config.store.prefix;
-    const store = await connectRedisStore(config.store.url, prefix);
+    // One connection (a server, a Cluster or a Sentinel group) for the transactions, sessions, limits, credentials
+    // and OIDC data alike.
+    const store = await connectRedisStore(connection, prefix);
     return {
       store,
       credentials: options.credentials ?? new RedisCredentialStore(store.client, prefix),
@@ -62,7 +69,8 @@ function failClosedSessions(store: RedisStore): RedisStore {
       const last = args[args.length - 1];
       const callback = typeof last === 'function' ? (last as (err?: unknown, data?: unknown) => void) : undefined;
       const passed = callback ? args.slice(0, -1) : args;
-      const done = original(...passed).then(
+      // A server that stops answering must not hold a request for ever: the same time-out as the store's steps.
+      const done = failAfter(original(...passed), SESSION_TIMEOUT_MS).then(
         (data) => { callback?.(undefined, data); return data; },
         (error: unknown) => {
           const mapped = storeErrorFromRedis(error);

@@ -20,7 +20,7 @@ export interface PathProblem {
 
 interface RawPipe { id: string; valves: unknown[] }
 interface RawAuthenticator { id: string; type: string; config: Record<string, unknown> }
-interface RawConfig { pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string }; oidc?: Parameters<typeof checkOidc>[0]; verify_api?: Parameters<typeof checkVerifyApi>[0] }
+interface RawConfig { store?: Record<string, unknown>; pipes: RawPipe[]; authenticators: RawAuthenticator[]; i18n: { languages: string[]; fallback: string }; oidc?: Parameters<typeof checkOidc>[0]; verify_api?: Parameters<typeof checkVerifyApi>[0] }
 
 const MIN_CODE_BITS = 20;
 const CHARSET_SIZE = { numeric: 10, alphanumeric: 32 } as const;
@@ -154,5 +154,12 @@ export function crossCheckAll(config: RawConfig, availableLanguages: readonly st
   if (!config.i18n.languages.includes(config.i18n.fallback)) {
     out.push({ path: 'i18n.fallback', message: `"${config.i18n.fallback}" is not one of i18n.languages (${config.i18n.languages.join(', ')})` });
   }
-  return { problems: out, warnings: selectors.warnings };
+  return { problems: out, warnings: [...selectors.warnings, ...storeWarnings(config.store)] };
+}
+
+/** A Redis address under `type: "memory"` is ignored: most likely the type was forgotten. */
+function storeWarnings(store: Record<string, unknown> | undefined): PathProblem[] {
+  if (!store || store.type === 'redis') return [];
+  return ['url', 'cluster', 'sentinel'].filter((k) => store[k] !== undefined)
+    .map((k) => ({ path: `store.${k}`, message: `ignored: store.type is "memory" (set "type": "redis" to use it)` }));
 }

@@ -18,7 +18,13 @@ export interface ServerConfig {
 
 export interface StoreConfig {
   type: 'memory' | 'redis';
+  /** For type redis, exactly one of url, cluster and sentinel (the schema says so). */
   url?: string;
+  cluster?: { root_nodes: string[] };
+  sentinel?: { name: string; nodes: string[]; password?: string };
+  username?: string;
+  password?: string;
+  tls?: boolean;
   prefix: string;
 }
 

@@ -5,7 +5,8 @@
 import { StoreUnavailableError, isStoreUnavailable } from '../errors.js';
 
 /** Redis answers that mean "not now" (loading, fail-over, cluster re-sharding), not a bug: fail closed too. */
-const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
+// A server that refuses our credentials (NOAUTH, WRONGPASS, NOPERM) is one we cannot use: an outage, not a bug.
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|NOAUTH|WRONGPASS|NOPERM)\b/;
 
 /** Whether `error` is a reply from the server (node-redis ErrorReply and its kin) rather than a failed connection. */
 function isReplyError(error: unknown): boolean {

@@ -13,7 +13,7 @@
  * on purpose: the Express session's id sits in connect-redis's key names all the same (`otp:sess:<id>`), so hashing
  * one would not make a dump any safer, and keeping it makes a session findable by its cookie.
  *
- * Keys (all under `prefix`):
+ * Keys (all under `prefix`, `oidc:` written `{oidc}:` for Redis Cluster, below):
  * - `oidc:<Model>:<h(id)>` (`oidc:Session:<id>`): a hash, `payload` (the provider's payload as JSON, less the
  *   fields below), `ids` (the names of the payload's fields equal to the id, as JSON, usually `["jti"]`), `sealed`
  *   (SEALED's fields, AES-256-GCM under a key derived from the id), `consumed` (epoch seconds, once consumed) and
@@ -56,14 +56,10 @@
  * the other Redis stores do; a Redis failure becomes StoreUnavailableError (src/redis/failures.ts), so the
  * provider's callers see the same outage as the rest of the app.
  *
- * Redis Cluster: not yet. A token's record, its grant index and a session's uid index hash to different slots, so
- * the upsert script (record + grant index + uid index) and the revoke script (the index + its members) are
- * cross-slot and a Cluster refuses them (CROSSSLOT). What would be needed: either give each grant-bound record the
- * grant's hash tag (`oidc:{<h(grantId)>}:AccessToken:<h(id)>`, with the index `oidc:{<h(grantId)>}:grant`) plus an
- * h(id) -> key pointer for `find(id)` (which only knows the id), or split each script into one step per slot
- * (record first, then the index) and accept indexes that are not atomic with their records (safe here: the
- * provider refuses every token whose Grant is gone, and revocation destroys the Grant). Sessions would need the
- * split either way, since their id rotates while the uid stays.
+ * Redis Cluster: every key carries the one hash tag `{oidc}` (`otp:{oidc}:AccessToken:<h(id)>`), so each script
+ * (a record with its grant index and uid index; a grant's revocation with all its tokens) stays in one slot and
+ * atomic. The price is that a Cluster keeps all OIDC data on one master (and its replica); it is small beside the
+ * transactions (a few records per login, gone at their `exp`), which spread over every slot by subject.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterConstructor, type AdapterPayload } from 'oidc-provider';
@@ -207,6 +203,8 @@ function open(sealed: string, secret: string, label: string): string | undefined
   }
 }
 
+/** The namespace, and the Cluster hash tag, of every OIDC key: one slot for all (the header says why). */
+const OIDC_NS = '{oidc}:';
 const USER_CODE_LABEL = 'oidc:user_code';
 
 class RedisOidcRecords implements Adapter {
@@ -231,7 +229,7 @@ class RedisOidcRecords implements Adapter {
     // Each lookup key with what it holds: a session's id (in the clear, as Session is), a device code's id sealed
     // under its user code.
     const lookups: [string, string][] = [];
-    if (this.name === CLEAR && typeof payload.uid === 'string') lookups.push([`${this.prefix}oidc:uid:${payload.uid}`, id]);
+    if (this.name === CLEAR && typeof payload.uid === 'string') lookups.push([`${this.prefix}${OIDC_NS}uid:${payload.uid}`, id]);
     if (typeof payload.userCode === 'string') {
       lookups.push([this.indexKey('user_code', payload.userCode), seal(id, payload.userCode, USER_CODE_LABEL)]);
     }
@@ -263,7 +261,7 @@ class RedisOidcRecords implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const id = (await this.run(GET, [`${this.prefix}oidc:uid:${uid}`], [])) as string | null;
+    const id = (await this.run(GET, [`${this.prefix}${OIDC_NS}uid:${uid}`], [])) as string | null;
     const found = id === null ? undefined : await this.find(id);
     return found?.uid === uid ? found : undefined;
   }
@@ -362,7 +360,7 @@ class RedisOidcRecords implements Adapter {
   }
 
   private indexKey(kind: 'grant' | 'user_code', value: string): string {
-    return `${this.prefix}oidc:${kind}:${h(value)}`;
+    return `${this.prefix}${OIDC_NS}${kind}:${h(value)}`;
   }
 
   /** One round trip: EVALSHA, or EVAL when the server lost its script cache; failures mapped like the other stores. */
@@ -387,7 +385,7 @@ class RedisOidcRecords implements Adapter {
  * `<prefix>oidc:Session:<id>` for a Session. For an operator (or a test) who holds a token and wants its record.
  */
 export function oidcRecordKey(prefix: string, model: string, id: string): string {
-  return `${prefix}oidc:${model}:${model === CLEAR ? id : h(id)}`;
+  return `${prefix}${OIDC_NS}${model}:${model === CLEAR ? id : h(id)}`;
 }
 
 /**

@@ -41,7 +41,7 @@ import {
 } from '../transaction/index.js';
 import { StoreUnavailableError } from '../errors.js';
 import { failAfter, storeErrorFromRedis } from '../redis/failures.js';
-import { OwnedClient, redactUrl, type RedisConnectionOptions, type RedisScriptClient } from '../redis/connection.js';
+import { OwnedClient, describeTopology, topologyOf, type RedisConnectionOptions, type RedisScriptClient } from '../redis/connection.js';
 import { failuresKey, lockKey, sharedBudgetKey, totpStepKey, txKey } from '../redis/keys.js';
 import { CAS, CLAIM_SWITCH, CLAIM_TOTP_STEP, PING, READ_BUDGET, READ_LOCK, READ_TX, RESET_SPENT_BUDGET, RECORD_OUTCOME, RESERVE_ATTEMPT, UNLOCK, type LuaScript } from './redis-scripts.js';
 import { lockOwnerOf, type EntryBudget, type OpenInit, type OpenResult, type ReserveEntryOutcome, type StoreStep, type TransactionStore, type TxKey } from './types.js';
@@ -95,7 +95,7 @@ export class RedisTransactionStore implements TransactionStore {
   constructor(client: RedisScriptClient, options?: RedisStoreOptions);
   constructor(options: RedisUrlStoreOptions);
   constructor(clientOrOptions: RedisScriptClient | RedisUrlStoreOptions, maybeOptions: RedisStoreOptions = {}) {
-    const fromUrl = 'url' in clientOrOptions && typeof clientOrOptions.url === 'string';
+    const fromUrl = ('url' in clientOrOptions && typeof clientOrOptions.url === 'string') || ('topology' in clientOrOptions && clientOrOptions.topology !== undefined);
     const options: RedisStoreOptions = fromUrl ? (clientOrOptions as RedisUrlStoreOptions) : maybeOptions;
     this.prefix = options.prefix ?? 'otp:';
     this.newId = options.newId ?? randomUUID;
@@ -109,6 +109,11 @@ export class RedisTransactionStore implements TransactionStore {
   /** Resolves once a store built from a url is connected (at once for a client passed in); see connectRedisStore. */
   async ready(): Promise<void> {
     if (this.owned !== null) await this.owned.connected;
+  }
+
+  /** One harmless script on this store's keys: rejects when the server does not take our commands. */
+  async probe(): Promise<void> {
+    await this.run(PING, [], []);
   }
 
   async get(key: TxKey, now: number = this.clock()): Promise<TransactionRecord | null> {
@@ -422,16 +427,19 @@ function isNoScript(error: unknown): boolean {
  * that can only answer 503. Once connected, a lost connection is retried with backoff for as long as it takes.
  */
 export async function connectRedisStore(
-  url: string,
+  where: string | Pick<RedisConnectionOptions, 'url' | 'topology' | 'credentials'>,
   prefix = 'otp:',
-  options: Omit<RedisUrlStoreOptions, 'url' | 'prefix' | 'failFast'> = {},
+  options: Omit<RedisUrlStoreOptions, 'url' | 'topology' | 'credentials' | 'prefix' | 'failFast'> = {},
 ): Promise<RedisTransactionStore> {
-  const store = new RedisTransactionStore({ ...options, url, prefix, failFast: true });
+  const connection = typeof where === 'string' ? { url: where } : where;
+  const store = new RedisTransactionStore({ ...options, ...connection, prefix, failFast: true });
   try {
     await store.ready();
+    // A connection is not yet a server that takes our commands (a password it refuses answers only then).
+    await store.probe();
   } catch (error) {
     await store.close().catch(() => undefined);
-    throw new StoreUnavailableError(`Redis store: cannot connect to ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+    throw new StoreUnavailableError(`Redis store: cannot connect to ${describeTopology(topologyOf(connection))}: ${(error as Error).message}`, { cause: error });
   }
   return store;
 }

@@ -117,25 +117,25 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     const keys = await keysUnder(ctx.client, prefix);
     // Every record named by the SHA-256 of its id, but a Session's (and its uid index); the indexes by hashes too.
     assert.deepEqual(keys, [
-      `oidc:AccessToken:${h('at1')}`, `oidc:AuthorizationCode:${h('ac1')}`, `oidc:DeviceCode:${h('dc1')}`, `oidc:Grant:${h('g1')}`,
-      `oidc:RefreshToken:${h('rt1')}`, 'oidc:Session:s1', `oidc:grant:${h('g1')}`, `oidc:grant:${h('g2')}`, 'oidc:uid:u1',
-      `oidc:user_code:${h('ABCD-EFGH')}`,
+      `{oidc}:AccessToken:${h('at1')}`, `{oidc}:AuthorizationCode:${h('ac1')}`, `{oidc}:DeviceCode:${h('dc1')}`, `{oidc}:Grant:${h('g1')}`,
+      `{oidc}:RefreshToken:${h('rt1')}`, '{oidc}:Session:s1', `{oidc}:grant:${h('g1')}`, `{oidc}:grant:${h('g2')}`, '{oidc}:uid:u1',
+      `{oidc}:user_code:${h('ABCD-EFGH')}`,
     ].map((k) => `${prefix}${k}`).sort());
-    assert.equal(oidcRecordKey(prefix, 'AccessToken', 'at1'), `${prefix}oidc:AccessToken:${h('at1')}`);
-    assert.equal(oidcRecordKey(prefix, 'Session', 's1'), `${prefix}oidc:Session:s1`);
+    assert.equal(oidcRecordKey(prefix, 'AccessToken', 'at1'), `${prefix}{oidc}:AccessToken:${h('at1')}`);
+    assert.equal(oidcRecordKey(prefix, 'Session', 's1'), `${prefix}{oidc}:Session:s1`);
     await assertAllExpire(ctx.client, keys);
     // The stored JSON has no jti (find put it back), but a Session's has.
-    const stored = JSON.parse((await ctx.client.hGet(`${prefix}oidc:AccessToken:${h('at1')}`, 'payload'))!) as Record<string, unknown>;
+    const stored = JSON.parse((await ctx.client.hGet(`${prefix}{oidc}:AccessToken:${h('at1')}`, 'payload'))!) as Record<string, unknown>;
     assert.deepEqual(stored, { kind: 'AccessToken', accountId: 'alice', grantId: 'g1', scope: 'openid', extra: { a: [1, 2] }, exp: 2e9 });
-    assert.equal(await ctx.client.hGet(`${prefix}oidc:AccessToken:${h('at1')}`, 'ids'), '["jti"]');
-    assert.equal(JSON.parse((await ctx.client.hGet(`${prefix}oidc:Session:s1`, 'payload'))!).jti, 's1');
+    assert.equal(await ctx.client.hGet(`${prefix}{oidc}:AccessToken:${h('at1')}`, 'ids'), '["jti"]');
+    assert.equal(JSON.parse((await ctx.client.hGet(`${prefix}{oidc}:Session:s1`, 'payload'))!).jti, 's1');
     // The refresh token (a day) outlives the access token and the code written after it: the index is not shortened.
-    assert.ok((await ctx.client.pTTL(`${prefix}oidc:grant:${h('g1')}`)) > 86_000_000);
-    assert.deepEqual((await ctx.client.zRange(`${prefix}oidc:grant:${h('g1')}`, 0, -1)).sort(),
-      [`AccessToken:${h('at1')}`, `AuthorizationCode:${h('ac1')}`, `RefreshToken:${h('rt1')}`].map((k) => `${prefix}oidc:${k}`));
+    assert.ok((await ctx.client.pTTL(`${prefix}{oidc}:grant:${h('g1')}`)) > 86_000_000);
+    assert.deepEqual((await ctx.client.zRange(`${prefix}{oidc}:grant:${h('g1')}`, 0, -1)).sort(),
+      [`AccessToken:${h('at1')}`, `AuthorizationCode:${h('ac1')}`, `RefreshToken:${h('rt1')}`].map((k) => `${prefix}{oidc}:${k}`));
 
     await assert.rejects(new Adapter('Client').upsert('c1', { client_id: 'c1' }), TypeError, 'no expiresIn: refused');
-    assert.deepEqual(await keysUnder(ctx.client, `${prefix}oidc:Client:`), []);
+    assert.deepEqual(await keysUnder(ctx.client, `${prefix}{oidc}:Client:`), []);
   });
 
   /** oidc-provider's InvalidGrant (what the token endpoint answers as invalid_grant), its detail matching `detail`. */
@@ -150,9 +150,9 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     await codes.consume('ac1');
     const consumed = (await codes.find('ac1'))?.consumed as unknown;
     assert.ok(typeof consumed === 'number' && consumed > 0, `consumed is a timestamp: ${String(consumed)}`);
-    assert.ok((await ctx.client.pTTL(`${prefix}oidc:AuthorizationCode:${h('ac1')}`)) > 0);
+    assert.ok((await ctx.client.pTTL(`${prefix}{oidc}:AuthorizationCode:${h('ac1')}`)) > 0);
     await assert.rejects(codes.consume('missing'), isInvalidGrant(/^authorization code not found$/));
-    assert.deepEqual(await keysUnder(ctx.client, `${prefix}oidc:AuthorizationCode:`), [`${prefix}oidc:AuthorizationCode:${h('ac1')}`]);
+    assert.deepEqual(await keysUnder(ctx.client, `${prefix}{oidc}:AuthorizationCode:`), [`${prefix}{oidc}:AuthorizationCode:${h('ac1')}`]);
     assert.equal(await codes.find('missing'), undefined);
   });
 
@@ -177,14 +177,14 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     assert.ok(refused.some((r) => /already consumed/.test(String((r.reason as { error_detail?: string }).error_detail))));
 
     const g1 = [`Grant:${h('g1')}`, `AuthorizationCode:${h('ac1')}`, `AccessToken:${h('at1')}`, `RefreshToken:${h('rt1')}`, `grant:${h('g1')}`]
-      .map((k) => `${prefix}oidc:${k}`);
+      .map((k) => `${prefix}{oidc}:${k}`);
     for (const k of g1) assert.ok(before.includes(k), k);
     assert.deepEqual(await keysUnder(ctx.client, prefix), before.filter((k) => !g1.includes(k)), 'the grant\'s keys are gone, the rest stay');
     assert.equal((await new Adapter('AccessToken').find('at2'))?.grantId, 'g2');
     assert.equal((await new Adapter('Grant').find('g2'))?.accountId, 'bob');
     // Once it is gone, a code is refused: it gives no tokens, and consuming it again creates nothing.
     await assert.rejects(new Adapter('AuthorizationCode').consume('ac1'), isInvalidGrant(/not found/));
-    assert.equal(await ctx.client.exists(`${prefix}oidc:AuthorizationCode:${h('ac1')}`), 0);
+    assert.equal(await ctx.client.exists(`${prefix}{oidc}:AuthorizationCode:${h('ac1')}`), 0);
   });
 
   it('a refresh token consumed twice (rotation raced) revokes its grant; a pushed authorization request consumed twice is InvalidRequestUri', async () => {
@@ -233,7 +233,7 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     assert.equal(await sessions.findByUid('u1'), undefined);
     await sessions.upsert('s2', { jti: 's2', uid: 'u1', accountId: 'alice' }, 3600);
     assert.equal((await sessions.findByUid('u1'))?.jti, 's2');
-    assert.ok((await ctx.client.pTTL(`${prefix}oidc:uid:u1`)) > 0);
+    assert.ok((await ctx.client.pTTL(`${prefix}{oidc}:uid:u1`)) > 0);
     // The new id written before the old one is destroyed: the uid stays with the new one.
     await sessions.upsert('s3', { jti: 's3', uid: 'u1', accountId: 'alice' }, 3600);
     await sessions.destroy('s2');
@@ -258,7 +258,7 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     await ac.upsert('ac1', { jti: 'ac1', grantId: 'g1' }, 60);
     await at.upsert('other', { jti: 'other', grantId: 'g2' }, 600);
     await at.revokeByGrantId('g1');
-    assert.deepEqual(await keysUnder(ctx.client, prefix), [`${prefix}oidc:AccessToken:${h('other')}`, `${prefix}oidc:grant:${h('g2')}`]);
+    assert.deepEqual(await keysUnder(ctx.client, prefix), [`${prefix}{oidc}:AccessToken:${h('other')}`, `${prefix}{oidc}:grant:${h('g2')}`]);
     assert.equal(await rt.find('rt1'), undefined);
     await at.revokeByGrantId('no-such-grant');
   });
@@ -273,7 +273,7 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal(await sessions.find('s1'), undefined);
     assert.equal(await sessions.findByUid('u1'), undefined);
-    for (const k of ['Session:s1', 'uid:u1', `AccessToken:${h('at1')}`, `grant:${h('g1')}`]) assert.equal(await ctx.client.exists(`${prefix}oidc:${k}`), 0, k);
+    for (const k of ['Session:s1', 'uid:u1', `AccessToken:${h('at1')}`, `grant:${h('g1')}`]) assert.equal(await ctx.client.exists(`${prefix}{oidc}:${k}`), 0, k);
   });
 
   it('a dump names no id but a session\'s: no key and no stored value holds a token\'s id, a user code, or the device code, pushed request and resume URL an interaction names; find and findByUserCode give them back', async () => {
@@ -319,7 +319,7 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
     await new Adapter('DeviceCode').destroy(secrets.device);
     assert.equal((await new Adapter('DeviceCode').findByUserCode(secrets.userCode))?.jti, 'DC-newer');
     await new Adapter('DeviceCode').destroy('DC-newer');
-    assert.deepEqual(await keysUnder(ctx.client, `${prefix}oidc:user_code:`), []);
+    assert.deepEqual(await keysUnder(ctx.client, `${prefix}{oidc}:user_code:`), []);
   });
 
   it('two connections (two processes, in effect) see the same records, consumptions and revocations', async () => {
@@ -458,20 +458,20 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       assert.equal((await oidc.fetchUserInfo(config, tokens.access_token, 'alice')).sub, 'alice');
 
       // The provider's records are ours: in Redis, under the prefix, each with a TTL, named by the hashes of their ids.
-      const at = `${prefix}oidc:AccessToken:${h(tokens.access_token)}`;
-      const rt = `${prefix}oidc:RefreshToken:${h(tokens.refresh_token!)}`;
-      const ac = `${prefix}oidc:AuthorizationCode:${h(code)}`;
+      const at = `${prefix}{oidc}:AccessToken:${h(tokens.access_token)}`;
+      const rt = `${prefix}{oidc}:RefreshToken:${h(tokens.refresh_token!)}`;
+      const ac = `${prefix}{oidc}:AuthorizationCode:${h(code)}`;
       const grantId = (await new Adapter('AccessToken').find(tokens.access_token))?.grantId;
       assert.ok(typeof grantId === 'string');
       const keys = await keysUnder(ctx.client, prefix);
-      for (const k of [at, rt, ac, `${prefix}oidc:Grant:${h(grantId)}`, `${prefix}oidc:grant:${h(grantId)}`]) assert.ok(keys.includes(k), `${k} in ${keys.join(', ')}`);
-      assert.ok(keys.some((k) => k.startsWith(`${prefix}oidc:Session:`)) && keys.some((k) => k.startsWith(`${prefix}oidc:uid:`)), keys.join(', '));
+      for (const k of [at, rt, ac, `${prefix}{oidc}:Grant:${h(grantId)}`, `${prefix}{oidc}:grant:${h(grantId)}`]) assert.ok(keys.includes(k), `${k} in ${keys.join(', ')}`);
+      assert.ok(keys.some((k) => k.startsWith(`${prefix}{oidc}:Session:`)) && keys.some((k) => k.startsWith(`${prefix}{oidc}:uid:`)), keys.join(', '));
       await assertAllExpire(ctx.client, keys);
       assert.ok((await new Adapter('AuthorizationCode').find(code))?.consumed, 'the exchanged code is marked consumed');
 
       // Replay: refused, and the whole grant is revoked (oidc-provider: revokeByGrantId on each model, Grant.destroy).
       await assert.rejects(replay(), invalidGrant);
-      for (const k of [at, rt, ac, `${prefix}oidc:Grant:${h(grantId)}`, `${prefix}oidc:grant:${h(grantId)}`]) assert.equal(await ctx.client.exists(k), 0, `${k} is gone`);
+      for (const k of [at, rt, ac, `${prefix}{oidc}:Grant:${h(grantId)}`, `${prefix}{oidc}:grant:${h(grantId)}`]) assert.equal(await ctx.client.exists(k), 0, `${k} is gone`);
       await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, 'alice'));
       assert.deepEqual(serverErrors, []);
     });
@@ -494,8 +494,8 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       // left to their TTL, refused all the same, as the two assertions above show, since their Grant is gone.)
       const winnerGrant = second.grantId;
       const left = await keysUnder(ctx.client, prefix);
-      assert.ok(!left.includes(`${prefix}oidc:Grant:${h(winnerGrant)}`), left.join(', '));
-      assert.ok(!left.includes(`${prefix}oidc:AuthorizationCode:${h(second.code)}`), left.join(', '));
+      assert.ok(!left.includes(`${prefix}{oidc}:Grant:${h(winnerGrant)}`), left.join(', '));
+      assert.ok(!left.includes(`${prefix}{oidc}:AuthorizationCode:${h(second.code)}`), left.join(', '));
       // The first login's grant is another one, and stands.
       assert.notEqual(grantId, winnerGrant);
       assert.equal((await oidc.fetchUserInfo(config, tokens.access_token, 'alice')).sub, 'alice');
@@ -519,7 +519,7 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       // after the revocation: refused above all the same).
       const left = await keysUnder(ctx.client, prefix);
       for (const k of [`Grant:${h(grantId)}`, `RefreshToken:${h(refreshToken!)}`, `AccessToken:${h(tokens.access_token)}`]) {
-        assert.ok(!left.includes(`${prefix}oidc:${k}`), `${k} is gone: ${left.join(', ')}`);
+        assert.ok(!left.includes(`${prefix}{oidc}:${k}`), `${k} is gone: ${left.join(', ')}`);
       }
       assert.deepEqual(serverErrors, []);
     });
@@ -530,8 +530,8 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       // interaction is open (its record gone once the login resumes), the dump does not hold its uid either.
       const interactionSeen: string[] = [];
       const { config, login, serverErrors, interactionUids } = await startProvider(Adapter, { rotateRefreshToken: true }, async (uid) => {
-        const keys = await keysUnder(ctx.client, `${prefix}oidc:Interaction:`);
-        assert.deepEqual(keys, [`${prefix}oidc:Interaction:${h(uid)}`]);
+        const keys = await keysUnder(ctx.client, `${prefix}{oidc}:Interaction:`);
+        assert.deepEqual(keys, [`${prefix}{oidc}:Interaction:${h(uid)}`]);
         assert.ok(JSON.parse((await ctx.client.hGet(keys[0]!, 'payload'))!).params, 'the interaction\'s record, with its params');
         await assertDumpHolds(ctx.client, prefix, { 'the interaction uid': uid });
         interactionSeen.push(uid);
@@ -550,7 +550,7 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       const keys = await keysUnder(ctx.client, prefix);
       for (const [model, id] of [['AccessToken', tokens.access_token], ['AccessToken', refreshed.access_token], ['RefreshToken', refreshToken!],
         ['RefreshToken', refreshed.refresh_token], ['AuthorizationCode', code]] as const) {
-        assert.ok(keys.includes(`${prefix}oidc:${model}:${h(id)}`), `${model} ${id} in ${keys.join(', ')}`);
+        assert.ok(keys.includes(`${prefix}{oidc}:${model}:${h(id)}`), `${model} ${id} in ${keys.join(', ')}`);
       }
       assert.ok((await new Adapter('RefreshToken').find(refreshToken!))?.consumed, 'the rotated refresh token is consumed');
       await assertDumpHolds(ctx.client, prefix, {
@@ -565,7 +565,7 @@ describeRedis('redis oidc adapter: oidc-provider\'s records on Redis', (ctx) => 
       await assert.rejects(oidc.fetchUserInfo(config, refreshed.access_token, 'alice'));
       await assert.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token), invalidGrant);
       const left = await keysUnder(ctx.client, prefix);
-      assert.deepEqual(left.filter((k) => /:oidc:(AccessToken|RefreshToken|AuthorizationCode|Grant|grant):/.test(k)), [], left.join(', '));
+      assert.deepEqual(left.filter((k) => /:\{oidc\}:(AccessToken|RefreshToken|AuthorizationCode|Grant|grant):/.test(k)), [], left.join(', '));
       assert.deepEqual(serverErrors, []);
     });
   });

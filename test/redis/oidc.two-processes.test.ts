@@ -131,7 +131,7 @@ describeRedis('issue 23: one OIDC login across two demo processes on one Redis',
     const uid = /^\/interaction\/([^/?]+)$/.exec(new URL(started.location!).pathname)?.[1];
     assert.ok(uid, `to the interaction: ${started.location}`);
     const record = (model: string, id: string) => oidcRecordKey(ctx.prefix, model, id);
-    assert.equal(await ctx.client.exists(record('Interaction', uid)), 1, `A keeps the interaction in Redis: ${(await keysUnder(ctx.client, `${ctx.prefix}oidc:*`)).join(' ')}`);
+    assert.equal(await ctx.client.exists(record('Interaction', uid)), 1, `A keeps the interaction in Redis: ${(await keysUnder(ctx.client, `${ctx.prefix}{oidc}:*`)).join(' ')}`);
 
     // 2. B: the interaction (A's record, A's signed _interaction cookie) starts the login chain.
     const interaction = await get(on(b, started.location!));
@@ -202,7 +202,7 @@ describeRedis('issue 23: one OIDC login across two demo processes on one Redis',
     assert.deepEqual(infoA, infoB, 'A takes the access token B issued');
 
     // 8. The records, in Redis under the prefix.
-    const keys = await keysUnder(ctx.client, `${ctx.prefix}oidc:*`);
+    const keys = await keysUnder(ctx.client, `${ctx.prefix}{oidc}:*`);
     const models = new Set(keys.map((k) => k.slice(ctx.prefix.length).split(':')[1]));
     for (const m of ['Session', 'Grant', 'AuthorizationCode', 'AccessToken', 'OtpReport', 'uid', 'grant']) assert.ok(models.has(m), `oidc:${m}:* in Redis: ${[...models].join(', ')}`);
     const code = callback.searchParams.get('code')!;
@@ -212,7 +212,7 @@ describeRedis('issue 23: one OIDC login across two demo processes on one Redis',
     const access = JSON.parse((await ctx.client.hGet(record('AccessToken', tokens.access_token), 'payload'))!) as { accountId: string; clientId: string; grantId: string; sessionUid: string };
     assert.deepEqual([access.accountId, access.clientId], ['alice', 'demo-rp']);
     assert.equal(await ctx.client.exists(record('Grant', access.grantId)), 1, 'the grant');
-    const sessionId = await ctx.client.get(`${ctx.prefix}oidc:uid:${access.sessionUid}`);
+    const sessionId = await ctx.client.get(`${ctx.prefix}{oidc}:uid:${access.sessionUid}`);
     assert.ok(sessionId, 'the session\'s uid index');
     assert.equal(await ctx.client.exists(record('Session', sessionId)), 1, 'the session A made at the resume');
     assert.equal(await ctx.client.exists(record('OtpReport', access.sessionUid)), 1, 'the report under the session uid');

@@ -4,9 +4,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tryConnect } from './redis.js';
+
+const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A port nothing listens on right now (listen on 0, close). */
 export async function freePort(): Promise<number> {
@@ -167,4 +172,49 @@ export async function settledLines(files: readonly string[], pick: (e: Record<st
     if (Date.now() - start > maxMs) return lines;
     await sleep(100);
   }
+}
+
+/** Two demo processes on one store, with their config, outbox and event files in a temp folder. */
+export interface DemoPair {
+  a: DemoProcess;
+  b: DemoProcess;
+  dir: string;
+  outbox: string;
+  eventsFiles: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts two demo servers (`src/server.ts`) on the demo's config as `change` leaves it (pipes from the repository,
+ * no console events), with `env` added: REDIS_URL and REDIS_PREFIX for one server, or a config `store` block of a
+ * Cluster or a Sentinel group set by `change`. Waits until both answer /healthz.
+ */
+export async function startDemoPair(name: string, env: Record<string, string>, change: (config: Record<string, any>) => void = () => undefined): Promise<DemoPair> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `otp-${name}-`));
+  const outbox = path.join(dir, 'outbox.jsonl');
+  const config = JSON.parse(readFileSync(path.join(ROOT_DIR, 'config', 'default.json'), 'utf8')) as Record<string, any>;
+  delete config.$schema;
+  config.pipes = `@include:${path.join(ROOT_DIR, 'pipes')}`;
+  config.logging.events.console = false;
+  change(config);
+  const configFile = path.join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  copyFileSync(path.join(ROOT_DIR, 'config', 'demo-users.json'), path.join(dir, 'demo-users.json'));
+  const eventsFiles: string[] = [];
+  const envOf = (who: string): Record<string, string> => {
+    const events = path.join(dir, `events-${who}.jsonl`);
+    eventsFiles.push(events);
+    return { OTP_CONFIG: configFile, OUTBOX_FILE: outbox, EVENTS_FILE: events, OTP_SECRET: `${name}-otp-secret`, SESSION_SECRET: `${name}-session-secret`, ...env };
+  };
+  const [portA, portB] = [await freePort(), await freePort()];
+  const a = spawnDemo(ROOT_DIR, envOf('a'), portA);
+  const b = spawnDemo(ROOT_DIR, envOf('b'), portB);
+  const stop = async () => { await Promise.all([stopProcess(a.child, 'SIGKILL'), stopProcess(b.child, 'SIGKILL')]); };
+  try {
+    await Promise.all([waitHealthy(a), waitHealthy(b)]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { a, b, dir, outbox, eventsFiles, stop };
 }

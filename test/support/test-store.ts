@@ -21,21 +21,48 @@ import { MemoryCredentialStore } from '../../src/store/credential-store.js';
 import { RedisCredentialStore } from '../../src/store/redis-credential-store.js';
 import { RedisTransactionStore } from '../../src/store/redis-store.js';
 import { deleteKeys, REDIS_URL, tryConnect, type TestRedisClient } from './redis.js';
+import { redisServerAvailable, startCluster, startSentinel } from './redis-topology.js';
 
-export type TestStoreKind = 'memory' | 'redis';
+export type TestStoreKind = 'memory' | 'redis' | 'cluster' | 'sentinel';
 
 function readKind(): TestStoreKind {
   const raw = (process.env.TEST_STORE ?? '').trim().toLowerCase();
   if (raw === '' || raw === 'memory') return 'memory';
-  if (raw === 'redis') return 'redis';
-  throw new Error(`TEST_STORE must be "memory" or "redis", not ${JSON.stringify(process.env.TEST_STORE)}`);
+  if (raw === 'redis' || raw === 'cluster' || raw === 'sentinel') return raw;
+  throw new Error(`TEST_STORE must be "memory", "redis", "cluster" or "sentinel", not ${JSON.stringify(process.env.TEST_STORE)}`);
 }
 
 /** The store this run's harnesses use. */
 export const TEST_STORE: TestStoreKind = readKind();
 
-/** True when the harnesses build their apps on Redis (TEST_STORE=redis). */
-export const onRedisStore = TEST_STORE === 'redis';
+/**
+ * True when the harnesses build their apps on Redis: one server (TEST_STORE=redis, REDIS_URL), or (issue 25) a
+ * Cluster of 3 masters and 3 replicas (cluster) or a Sentinel group (sentinel) that this process starts on
+ * loopback ports of its own the first time a harness asks (test/support/redis-topology.ts) and stops on exit.
+ */
+export const onRedisStore = TEST_STORE !== 'memory';
+
+let topologyBlock: Promise<Record<string, unknown>> | null = null;
+let stopTopology: (() => Promise<void>) | null = null;
+
+// Mocha's root `after` (this module is first imported while spec files load): the topology stops with the run.
+if (typeof after === 'function') after(async () => { await stopTopology?.(); });
+
+/** The `store` block's address part for a Cluster or a Sentinel group, started once per process. */
+function topologyAddress(kind: 'cluster' | 'sentinel'): Promise<Record<string, unknown>> {
+  topologyBlock ??= (async () => {
+    if (!redisServerAvailable()) throw new Error(`TEST_STORE=${kind}, but redis-server/redis-cli are not on PATH`);
+    if (kind === 'cluster') {
+      const cluster = await startCluster();
+      stopTopology = () => cluster.stop();
+      return { cluster: { root_nodes: cluster.rootNodes.slice(0, 3) } };
+    }
+    const group = await startSentinel();
+    stopTopology = () => group.stop();
+    return { sentinel: { name: group.name, nodes: group.sentinels } };
+  })();
+  return topologyBlock;
+}
 
 /** This run's part of every key prefix (only letters, digits, `.`, `_`, `-`: the schema's prefix pattern). */
 export const TEST_STORE_RUN = process.env.TEST_STORE_RUN ?? `${process.pid}.${Date.now().toString(36)}`;
@@ -71,7 +98,7 @@ let instances = 0;
 export interface TestStore {
   readonly kind: TestStoreKind;
   /** The config `store` block on redis, else undefined (leave the config's own). */
-  readonly block: { type: 'redis'; url: string; prefix: string } | undefined;
+  readonly block: { type: 'redis'; prefix: string; url?: string; cluster?: unknown; sentinel?: unknown } | undefined;
   /** This instance's key prefix on redis, else ''. */
   readonly prefix: string;
   /** Puts `block` into a raw config object (unless it already names a Redis store); answers the object. */
@@ -85,13 +112,13 @@ export async function testStore(): Promise<TestStore> {
   if (!onRedisStore) {
     return { kind: 'memory', block: undefined, prefix: '', apply: (config) => config, cleanup: async () => undefined };
   }
-  await redisReachable();
+  const address = TEST_STORE === 'cluster' || TEST_STORE === 'sentinel' ? await topologyAddress(TEST_STORE) : (await redisReachable(), { url: REDIS_URL });
   instances += 1;
   const prefix = `${RUN_PREFIX}${instances}:`;
-  const block = { type: 'redis' as const, url: REDIS_URL, prefix };
+  const block = { type: 'redis' as const, ...address, prefix };
   let cleaned = false;
   return {
-    kind: 'redis',
+    kind: TEST_STORE,
     block,
     prefix,
     apply(config) {
@@ -102,7 +129,8 @@ export async function testStore(): Promise<TestStore> {
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
-      await deleteUnder(prefix);
+      // A Cluster or a Sentinel group of this process is gone with it, keys and all; one server is shared.
+      if (TEST_STORE === 'redis') await deleteUnder(prefix);
     },
   };
 }

@@ -168,8 +168,14 @@ describe('config: a broken configuration is refused with its file, path and what
       'authenticators[0].config.destination.source', /pre_pipe_id is set but destination.source is not/);
   });
 
-  it('a redis store without a url', () => {
-    expectProblem(problemsOf(mutate((c) => { c.store = { type: 'redis' }; })), 'store', /missing required key "url"/);
+  it('a redis store without a url, a cluster or a sentinel; or with two of them; a memory store given an address', () => {
+    expectProblem(problemsOf(mutate((c) => { c.store = { type: 'redis' }; })), 'store', /give exactly one of "url", "cluster", "sentinel" \(none is given\)/);
+    expectProblem(problemsOf(mutate((c) => { c.store = { type: 'redis', url: 'redis://127.0.0.1:6379', sentinel: { name: 'm', nodes: ['redis://127.0.0.1:26379'] } }; })),
+      'store', /give exactly one of "url", "cluster", "sentinel" \(found "url" and "sentinel"\)/);
+    expectProblem(problemsOf(mutate((c) => { c.store = { type: 'redis', cluster: { root_nodes: [] } }; })), 'store.cluster.root_nodes', /fewer than 1|must NOT have fewer/);
+    expectProblem(problemsOf(mutate((c) => { c.store = { type: 'redis', cluster: { root_nodes: ['http://127.0.0.1:7000'] } }; })), 'store.cluster.root_nodes[0]', /expected a string matching/);
+    const ok = loadConfig(tempConfigDir().write('config.json', mutate((c) => { c.store = { type: 'memory', cluster: { root_nodes: ['redis://127.0.0.1:7000'] } }; })), {});
+    assert.deepEqual(ok.warnings?.map((w) => [w.path, w.message]), [['store.cluster', 'ignored: store.type is "memory" (set "type": "redis" to use it)']]);
   });
 
   it('a location that is not a path or an http(s) URL', () => {
