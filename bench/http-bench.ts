@@ -1,6 +1,7 @@
 /**
- * The HTTP half of the benchmark: spawns bench/server.ts in its own process, creates bench sessions over HTTP,
- * drives autocannon at the bare route, `start` (a wrong code) and `init`, and counts Redis round trips.
+ * The HTTP half of the benchmark: spawns bench/server.ts in its own process, creates bench sessions and
+ * verifications over HTTP, drives autocannon at the bare route, `start` (a wrong code), `init` and the verification
+ * API's `check` (a wrong code), and counts Redis round trips.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { OTP_PATH, STARTS_PER_SESSION, mobileOf } from './bench-config.js';
+import { CHECKS_PER_VERIFICATION, OTP_PATH, STARTS_PER_SESSION, VERIFY_AUTHORIZATION, VERIFY_PATH, mobileOf, verifyMobileOf } from './bench-config.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
@@ -25,7 +26,7 @@ export const HTTP_PARAMS = {
   warmupSeconds: 2,
   /** One measured slice of one route. */
   sliceSeconds: 2,
-  /** Rounds of (bare, start, init) slices. */
+  /** Rounds of (bare, start, check, init) slices. */
   rounds: 7,
   /** profile.ts and whatif.ts: one measured run of this length after the warm-up. */
   durationSeconds: 6,
@@ -39,8 +40,21 @@ export interface BenchSession {
   wrong: string;
 }
 
+/** A verification of the API (POST /api/verify/v1/verifications), for the `check` route. */
+export interface BenchVerification {
+  i: number;
+  /** The verification's id (`vf.…`). */
+  id: string;
+  /** A 6-digit code that is not the verification's code (read back from the outbox): every check is INVALID_OTP. */
+  wrong: string;
+}
+
+export type Route = 'bare' | 'start' | 'init' | 'check';
+/** What autocannon's answers to `check` are counted under when the check was evaluated wrong: error.code/status. */
+export const CHECK_EVALUATED = 'INVALID_OTP/pending';
+
 export interface RouteFigure {
-  route: 'bare' | 'start' | 'init';
+  route: Route;
   reqPerSec: number;
   p50: number;
   p99: number;
@@ -57,7 +71,7 @@ export interface RouteFigure {
   cpuPerResponse: number;
   /** Of which garbage-collection pauses of the main thread, per response, in µs (minor = scavenges, major = mark-compact). */
   gcPerResponse: { minor: number; major: number };
-  /** Sessions a start run had to reuse because the pool ran out (its requests would not be evaluated). */
+  /** Sessions (verifications) a start (check) run had to reuse because the pool ran out (not evaluated then). */
   poolExhausted: number;
 }
 
@@ -66,17 +80,22 @@ export interface RoundTrips {
   perStart: { count: number; calls: string[] }[];
   /** Per sequential init on a pending transaction the process has seen. */
   perInit: { count: number; calls: string[] }[];
+  /** Per sequential wrong-code check of the verification API (its second: the first warms the scripts). */
+  perCheck: { count: number; calls: string[] }[];
 }
 
 export interface StoreFigures {
   store: 'memory' | 'redis';
   sessionsCreated: number;
+  verificationsCreated: number;
+  /** Of which created between rounds, to keep the fresh pools ahead of the fastest rate seen (benchStore). */
+  toppedUp: { sessions: number; verifications: number };
   /** Each route's slices pooled: req/s is the mean of the slices, p50 and p99 the medians of theirs. */
-  routes: Record<'bare' | 'start' | 'init', RouteFigure>;
+  routes: Record<Route, RouteFigure>;
   /** Per round, each route's req/s and the server's CPU µs per answer. */
-  rounds: Record<'bare' | 'start' | 'init', { reqPerSec: number; cpuPerResponse: number }>[];
-  /** Medians over the rounds of start/bare and init/bare (req/s), and of bare/start CPU per answer. */
-  ratios: { start: number; init: number; startCpu: number; initCpu: number };
+  rounds: Record<Route, { reqPerSec: number; cpuPerResponse: number }>[];
+  /** Medians over the rounds of start/bare, init/bare and check/bare (req/s), and of bare/route CPU per answer. */
+  ratios: { start: number; init: number; check: number; startCpu: number; initCpu: number; checkCpu: number };
   roundTrips: RoundTrips | null;
 }
 
@@ -181,6 +200,16 @@ export async function createSessions(server: Server, from: number, n: number, ta
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  const codes = outboxCodes(server);
+  return out.sort((a, b) => a.i - b.i).map((s) => {
+    const code = codes.get(mobileOf(s.i));
+    if (!code) throw new Error(`no code in the outbox for session ${s.i}`);
+    return { ...s, wrong: String((Number(code) + 1) % 1_000_000).padStart(6, '0') };
+  });
+}
+
+/** The outbox's latest code per destination. */
+function outboxCodes(server: Server): Map<string, string> {
   const codes = new Map<string, string>();
   for (const line of readFileSync(server.outbox, 'utf8').split('\n')) {
     if (!line.trim()) continue;
@@ -188,10 +217,37 @@ export async function createSessions(server: Server, from: number, n: number, ta
     const code = /\b(\d{6})\b/.exec(m.text)?.[1];
     if (code) codes.set(m.to, code);
   }
-  return out.sort((a, b) => a.i - b.i).map((s) => {
-    const code = codes.get(mobileOf(s.i));
-    if (!code) throw new Error(`no code in the outbox for session ${s.i}`);
-    return { ...s, wrong: String((Number(code) + 1) % 1_000_000).padStart(6, '0') };
+  return codes;
+}
+
+/**
+ * Creates verifications [from, from + n) with the bench key (POST /api/verify/v1/verifications { to }, each to its
+ * own number, with no subject: each its own), and reads each one's code back from the outbox.
+ */
+export async function createVerifications(server: Server, from: number, n: number, concurrency = 32): Promise<BenchVerification[]> {
+  const out: { i: number; id: string }[] = [];
+  let next = from;
+  const worker = async () => {
+    while (next < from + n) {
+      const i = next++;
+      const res = await fetch(`${server.base}${VERIFY_PATH}/v1/verifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: VERIFY_AUTHORIZATION },
+        body: JSON.stringify({ to: verifyMobileOf(i) }),
+      });
+      const made = await json<{ id?: string; status?: string; attempts_left?: number }>(res);
+      if (res.status !== 201 || typeof made.id !== 'string' || made.status !== 'pending' || made.attempts_left !== CHECKS_PER_VERIFICATION + 1) {
+        throw new Error(`verification ${i}: HTTP ${res.status} ${JSON.stringify(made)}`);
+      }
+      out.push({ i, id: made.id });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const codes = outboxCodes(server);
+  return out.sort((a, b) => a.i - b.i).map((v) => {
+    const code = codes.get(verifyMobileOf(v.i));
+    if (!code) throw new Error(`no code in the outbox for verification ${v.i}`);
+    return { ...v, wrong: String((Number(code) + 1) % 1_000_000).padStart(6, '0') };
   });
 }
 
@@ -204,14 +260,14 @@ async function resetStats(server: Server): Promise<void> {
 }
 
 /**
- * Sessions handed to autocannon's connections. `fresh`: each session once (a start run: a used session's
- * attempts are spent); counts what it had to reuse. `cycle`: round robin (bare and init do not use anything up).
+ * Sessions (or verifications) handed to autocannon's connections. `fresh`: each one once (a start or check run: a
+ * used one's attempts are spent); counts what it had to reuse. `cycle`: round robin (bare and init use nothing up).
  */
-class Pool {
+class Pool<T = BenchSession> {
   private next = 0;
   exhausted = 0;
-  constructor(private readonly sessions: BenchSession[], private readonly fresh: boolean) {}
-  take(): BenchSession {
+  constructor(private readonly sessions: T[], private readonly fresh: boolean) {}
+  take(): T {
     if (this.next >= this.sessions.length) {
       if (this.fresh) this.exhausted += 1;
       this.next = 0;
@@ -219,38 +275,63 @@ class Pool {
     return this.sessions[this.next++]!;
   }
   get used(): number { return this.next; }
+  /** Not yet handed out (a `fresh` pool's budget). */
+  get remaining(): number { return this.sessions.length - this.next; }
+  /** More of them, at the end (a pool sharing the same array sees them too). */
+  add(more: T[]): void { this.sessions.push(...more); }
 }
 
 type Answers = Record<string, number>;
 
+/** What cannon needs of a route: the pool's items, the request of one, and how an answer is counted. */
+function routeRequest(route: Route, item: BenchSession | BenchVerification): { path: string; headers: Record<string, string>; body: string } {
+  if (route === 'check') {
+    const v = item as BenchVerification;
+    return {
+      path: `${VERIFY_PATH}/v1/verifications/${v.id}/check`,
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: VERIFY_AUTHORIZATION },
+      body: `{"code":"${v.wrong}"}`,
+    };
+  }
+  const s = item as BenchSession;
+  return {
+    path: route === 'bare' ? '/bench/bare' : OTP_PATH,
+    headers: { 'content-type': 'application/json', accept: 'application/json', cookie: s.cookie, 'x-csrf-token': s.csrf },
+    body: route === 'start' ? `{"type":"start","data":{"otp":"${s.wrong}"}}` : '{"type":"init"}',
+  };
+}
+
+/** An answer's kind: the form's `error.code` (or `status`); the API's check `error.code/status` (CHECK_EVALUATED). */
+function answerKind(route: Route, status: number, text: string): string {
+  if (route === 'check') {
+    const code = /"code":"([A-Z_]+)"/.exec(text)?.[1] ?? 'none';
+    const state = /"status":"([a-z]+)"/.exec(text)?.[1] ?? 'none';
+    return `${code}/${state}${status === 200 ? '' : ` (HTTP ${status})`}`;
+  }
+  return /"code":"([A-Z_]+)"/.exec(text)?.[1] ?? /"status":"([A-Z_]+)"/.exec(text)?.[1] ?? 'OTHER';
+}
+
 /**
- * One autocannon run. Each connection cycles through STARTS_PER_SESSION request slots: slot 0 takes a session
- * from the pool into the connection's context (autocannon resets the context when the cycle restarts), the other
- * slots reuse it, so a connection sends exactly 20 requests per session, one at a time, and then moves on.
+ * One autocannon run. Each connection cycles through STARTS_PER_SESSION (for check CHECKS_PER_VERIFICATION)
+ * request slots: slot 0 takes a session (a verification) from the pool into the connection's context (autocannon
+ * resets the context when the cycle restarts), the other slots reuse it, so a connection sends exactly 20 requests
+ * per session (verification), one at a time, and then moves on.
  */
-async function cannon(server: Server, route: 'bare' | 'start' | 'init', pool: Pool, seconds: number, answers: Answers | null) {
-  const pathOf = route === 'bare' ? '/bench/bare' : OTP_PATH;
-  const bodyOf = (s: BenchSession) => (route === 'start' ? `{"type":"start","data":{"otp":"${s.wrong}"}}` : '{"type":"init"}');
-  type Ctx = { s?: BenchSession };
-  const requests = Array.from({ length: STARTS_PER_SESSION }, (_, k) => ({
+async function cannon(server: Server, route: Route, pool: Pool<BenchSession | BenchVerification>, seconds: number, answers: Answers | null) {
+  const slots = route === 'check' ? CHECKS_PER_VERIFICATION : STARTS_PER_SESSION;
+  type Ctx = { s?: BenchSession | BenchVerification };
+  const firstPath = route === 'check' ? VERIFY_PATH : route === 'bare' ? '/bench/bare' : OTP_PATH;
+  const requests = Array.from({ length: slots }, (_, k) => ({
     method: 'POST' as const,
-    path: pathOf,
+    path: firstPath,
     setupRequest: (req: autocannon.Request, context: object) => {
       const ctx = context as Ctx;
       if (k === 0 || ctx.s === undefined) ctx.s = pool.take();
-      const s = ctx.s;
-      return {
-        ...req,
-        method: 'POST',
-        path: pathOf,
-        headers: { 'content-type': 'application/json', accept: 'application/json', cookie: s.cookie, 'x-csrf-token': s.csrf },
-        body: bodyOf(s),
-      } as autocannon.Request;
+      return { ...req, method: 'POST', ...routeRequest(route, ctx.s) } as autocannon.Request;
     },
-    onResponse: (_status: number, body: string) => {
+    onResponse: (status: number, body: string) => {
       if (answers === null) return;
-      const text = String(body);
-      const kind = /"code":"([A-Z_]+)"/.exec(text)?.[1] ?? /"status":"([A-Z_]+)"/.exec(text)?.[1] ?? 'OTHER';
+      const kind = answerKind(route, status, String(body));
       answers[kind] = (answers[kind] ?? 0) + 1;
     },
   }));
@@ -265,7 +346,7 @@ async function cannon(server: Server, route: 'bare' | 'start' | 'init', pool: Po
 }
 
 /** One measured slice: counters reset, autocannon for `seconds`, the stragglers let finish, counters read. */
-async function measureSlice(server: Server, route: 'bare' | 'start' | 'init', pool: Pool, seconds: number, profileFile?: string): Promise<RouteFigure> {
+async function measureSlice(server: Server, route: Route, pool: Pool<BenchSession | BenchVerification>, seconds: number, profileFile?: string): Promise<RouteFigure> {
   // The previous run's last requests (one per connection) may still be on the server: let them finish first.
   await new Promise((resolve) => setTimeout(resolve, 300));
   await resetStats(server);
@@ -296,9 +377,9 @@ async function measureSlice(server: Server, route: 'bare' | 'start' | 'init', po
   };
 }
 
-/** A warm-up run and one measured run (profile.ts, whatif.ts). */
-export async function measureRoute(server: Server, route: 'bare' | 'start' | 'init', sessions: BenchSession[], profileFile?: string): Promise<RouteFigure> {
-  const pool = new Pool(sessions, route === 'start');
+/** A warm-up run and one measured run (profile.ts, whatif.ts); `check` takes verifications, the others sessions. */
+export async function measureRoute(server: Server, route: Route, sessions: BenchSession[] | BenchVerification[], profileFile?: string): Promise<RouteFigure> {
+  const pool = new Pool<BenchSession | BenchVerification>(sessions, route === 'start' || route === 'check');
   await cannon(server, route, pool, HTTP_PARAMS.warmupSeconds, null);
   return measureSlice(server, route, pool, HTTP_PARAMS.durationSeconds, profileFile);
 }
@@ -338,9 +419,24 @@ function pooled(slices: RouteFigure[]): RouteFigure {
 }
 
 /** One request at a time: the commands each costs on the counted connection. */
-async function countRoundTrips(server: Server, sessions: BenchSession[]): Promise<RoundTrips> {
+async function countRoundTrips(server: Server, sessions: BenchSession[], verifications: BenchVerification[]): Promise<RoundTrips> {
   const perStart: RoundTrips['perStart'] = [];
   const perInit: RoundTrips['perInit'] = [];
+  const perCheck: RoundTrips['perCheck'] = [];
+  for (const v of verifications) {
+    const check = async () => {
+      await resetStats(server);
+      const { path: p, headers, body } = routeRequest('check', v);
+      const res = await fetch(`${server.base}${p}`, { method: 'POST', headers, body });
+      const answer = await json<{ error?: { code?: string }; status?: string }>(res);
+      const st = await stats(server);
+      return { answer, count: st.redis?.total ?? 0, calls: st.redis?.calls ?? [] };
+    };
+    await check();
+    const second = await check();
+    if (second.answer.error?.code !== 'INVALID_OTP' || second.answer.status !== 'pending') throw new Error(`round-trip probe: check answered ${JSON.stringify(second.answer)}`);
+    perCheck.push({ count: second.count, calls: second.calls });
+  }
   for (const s of sessions) {
     const send = async (body: string) => {
       await resetStats(server);
@@ -362,7 +458,7 @@ async function countRoundTrips(server: Server, sessions: BenchSession[]): Promis
     if (init.answer.status !== 'PENDING') throw new Error(`round-trip probe: init answered ${JSON.stringify(init.answer)}`);
     perInit.push({ count: init.count, calls: init.calls });
   }
-  return { perStart, perInit };
+  return { perStart, perInit, perCheck };
 }
 
 export async function benchStore(store: 'memory' | 'redis', redisUrl: string, prefix: string, log: (line: string) => void): Promise<StoreFigures> {
@@ -383,36 +479,65 @@ export async function benchStore(store: 'memory' | 'redis', redisUrl: string, pr
     // Bare and init read the same sessions start uses, round robin: the same session store of the same size,
     // visited the same way, so the session's own cost is the same on both sides of a ratio.
     const same = new Pool(sessions, false);
-    log(`  ${store}: ${needed} fresh sessions for start; warming up start and init`);
+    // Check: fresh verifications of the API, 20 wrong codes each, sized as start's sessions.
+    const neededChecks = Math.ceil((rate * (warmupSeconds + rounds * sliceSeconds) * 1.3) / CHECKS_PER_VERIFICATION) + (rounds + 2) * connections;
+    log(`  ${store}: ${needed} fresh sessions for start; creating ${neededChecks} verifications for check`);
+    const verifications = await createVerifications(server, 0, neededChecks);
+    const freshChecks = new Pool(verifications, true);
+    log(`  ${store}: warming up start, check and init`);
     await cannon(server, 'start', fresh, warmupSeconds, null);
+    await cannon(server, 'check', freshChecks, warmupSeconds, null);
     await cannon(server, 'bare', same, warmupSeconds, null);
     await cannon(server, 'init', same, warmupSeconds, null);
-    const slices: Record<'bare' | 'start' | 'init', RouteFigure[]> = { bare: [], start: [], init: [] };
+    const slices: Record<Route, RouteFigure[]> = { bare: [], start: [], init: [], check: [] };
     const perRound: StoreFigures['rounds'] = [];
+    // The pools were sized from a first bare run on a cold server; a faster machine later (or a busy one at the
+    // start) could run them out mid-run, and a reused session or verification is refused unevaluated. So before
+    // each round, each fresh pool is topped up to what a slice could take at the fastest rate seen so far (x1.5).
+    let nextSession = base.length + needed;
+    let nextVerification = neededChecks;
+    let peak = rate;
+    const toppedUp = { sessions: 0, verifications: 0 };
+    const slotsFor = (perItem: number) => Math.ceil((peak * sliceSeconds * 1.5) / perItem) + 2 * connections;
+    const topUp = async () => {
+      const s = slotsFor(STARTS_PER_SESSION) - fresh.remaining;
+      if (s > 0) { fresh.add(await createSessions(server, nextSession, s, tag)); nextSession += s; toppedUp.sessions += s; }
+      const v = slotsFor(CHECKS_PER_VERIFICATION) - freshChecks.remaining;
+      if (v > 0) { freshChecks.add(await createVerifications(server, nextVerification, v)); nextVerification += v; toppedUp.verifications += v; }
+    };
     for (let round = 0; round < rounds; round += 1) {
+      await topUp();
+      // check right after start: both are compared with this round's bare slice, start first as before.
       const bare = await measureSlice(server, 'bare', same, sliceSeconds);
       const start = await measureSlice(server, 'start', fresh, sliceSeconds);
+      const check = await measureSlice(server, 'check', freshChecks, sliceSeconds);
       const init = await measureSlice(server, 'init', same, sliceSeconds);
-      slices.bare.push(bare); slices.start.push(start); slices.init.push(init);
+      slices.bare.push(bare); slices.start.push(start); slices.check.push(check); slices.init.push(init);
       const fig = (f: RouteFigure) => ({ reqPerSec: f.reqPerSec, cpuPerResponse: f.cpuPerResponse });
-      perRound.push({ bare: fig(bare), start: fig(start), init: fig(init) });
-      log(`  ${store}: round ${round + 1}/${rounds}: bare ${bare.reqPerSec.toFixed(0)}, start ${start.reqPerSec.toFixed(0)}, init ${init.reqPerSec.toFixed(0)} req/s`);
+      perRound.push({ bare: fig(bare), start: fig(start), check: fig(check), init: fig(init) });
+      peak = Math.max(peak, bare.reqPerSec, start.reqPerSec, check.reqPerSec, init.reqPerSec);
+      log(`  ${store}: round ${round + 1}/${rounds}: bare ${bare.reqPerSec.toFixed(0)}, start ${start.reqPerSec.toFixed(0)}, check ${check.reqPerSec.toFixed(0)}, init ${init.reqPerSec.toFixed(0)} req/s`);
     }
     const ratios = {
       start: median(perRound.map((r) => r.start.reqPerSec / r.bare.reqPerSec)),
       init: median(perRound.map((r) => r.init.reqPerSec / r.bare.reqPerSec)),
+      check: median(perRound.map((r) => r.check.reqPerSec / r.bare.reqPerSec)),
       startCpu: median(perRound.map((r) => r.bare.cpuPerResponse / r.start.cpuPerResponse)),
       initCpu: median(perRound.map((r) => r.bare.cpuPerResponse / r.init.cpuPerResponse)),
+      checkCpu: median(perRound.map((r) => r.bare.cpuPerResponse / r.check.cpuPerResponse)),
     };
     let roundTrips: RoundTrips | null = null;
     if (store === 'redis') {
-      const probe = await createSessions(server, base.length + needed, 10, tag);
-      roundTrips = await countRoundTrips(server, probe);
+      const probe = await createSessions(server, nextSession, 10, tag);
+      const probeChecks = await createVerifications(server, nextVerification, 10);
+      roundTrips = await countRoundTrips(server, probe, probeChecks);
     }
     return {
       store,
-      sessionsCreated: base.length + needed,
-      routes: { bare: pooled(slices.bare), start: pooled(slices.start), init: pooled(slices.init) },
+      sessionsCreated: nextSession,
+      verificationsCreated: nextVerification,
+      toppedUp,
+      routes: { bare: pooled(slices.bare), start: pooled(slices.start), init: pooled(slices.init), check: pooled(slices.check) },
       rounds: perRound,
       ratios,
       roundTrips,

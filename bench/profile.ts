@@ -1,6 +1,6 @@
 /**
  * A helper for finding where a route's time goes (not part of `npm run bench`):
- *   npx tsx bench/profile.ts [memory|redis] [start|init|bare] [seconds]
+ *   npx tsx bench/profile.ts [memory|redis] [start|init|bare|check] [seconds]
  * Runs bench/server.ts with BENCH_PROFILE=1, drives the route as the benchmark does (warm-up, then the measured
  * run), profiles exactly the measured run with the V8 CPU profiler, and prints the functions with the most self
  * time, self time by file or package, and the inclusive time of chosen functions (counted once per sample).
@@ -9,11 +9,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
-import { HTTP_PARAMS, compileServer, createSessions, measureRoute, startServer } from './http-bench.js';
-import { STARTS_PER_SESSION } from './bench-config.js';
+import { HTTP_PARAMS, compileServer, createSessions, createVerifications, measureRoute, startServer } from './http-bench.js';
+import { CHECKS_PER_VERIFICATION, STARTS_PER_SESSION } from './bench-config.js';
 
 const store = (process.argv[2] ?? 'memory') as 'memory' | 'redis';
-const route = (process.argv[3] ?? 'start') as 'start' | 'init' | 'bare';
+const route = (process.argv[3] ?? 'start') as 'start' | 'init' | 'bare' | 'check';
 HTTP_PARAMS.durationSeconds = Number(process.argv[4] ?? '6');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'otp-bench-prof-'));
 const prefix = `otp-bench-prof:${process.pid}:`;
@@ -21,7 +21,10 @@ const prefix = `otp-bench-prof:${process.pid}:`;
 compileServer();
 const server = await startServer(store, 'redis://127.0.0.1:6379', prefix, { BENCH_PROFILE: '1' });
 const n = route === 'start' ? Math.ceil((2500 * (HTTP_PARAMS.durationSeconds + HTTP_PARAMS.warmupSeconds)) / STARTS_PER_SESSION) : 100;
-const sessions = await createSessions(server, 0, n, `prof-${Date.now()}-`);
+// check: fresh verifications of the API (20 wrong checks each), enough for 2,500 checks/s with a margin.
+const sessions = route === 'check'
+  ? await createVerifications(server, 0, Math.ceil((2500 * (HTTP_PARAMS.durationSeconds + HTTP_PARAMS.warmupSeconds)) / CHECKS_PER_VERIFICATION) + 2 * HTTP_PARAMS.connections)
+  : await createSessions(server, 0, n, `prof-${Date.now()}-`);
 const profileFile = path.join(dir, 'measured.cpuprofile');
 const f = await measureRoute(server, route, sessions, profileFile);
 if (process.env.PROFILE_SAVE) writeFileSync(process.env.PROFILE_SAVE, JSON.stringify({ responses: f.responses, file: profileFile }));

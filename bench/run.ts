@@ -12,8 +12,8 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
-import { ALLOWED_OTP_RETRY, STARTS_PER_SESSION } from './bench-config.js';
-import { BENCH_DIR, HTTP_PARAMS, ROOT, benchStore, compileServer, type RouteFigure, type StoreFigures } from './http-bench.js';
+import { ALLOWED_OTP_RETRY, CHECKS_PER_VERIFICATION, STARTS_PER_SESSION, VERIFY_PATH } from './bench-config.js';
+import { BENCH_DIR, CHECK_EVALUATED, HTTP_PARAMS, ROOT, benchStore, compileServer, type RouteFigure, type StoreFigures } from './http-bench.js';
 import { benchHttpGrowth, type HttpGrowthFigures } from './http-growth.js';
 
 const argv = process.argv.slice(2);
@@ -114,19 +114,23 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
 const pct = (r: number) => `${fmt(r * 100, 1)} %`;
 const verdict = (ok: boolean) => (ok ? '**PASS**' : '**FAIL**');
 
-/** Every measured start was evaluated: one WEB_100020 (INVALID_OTP, not aborted) per answer, nothing refused. */
-function evaluatedCheck(f: RouteFigure): { ok: boolean; text: string } {
-  const invalid = f.answers.INVALID_OTP ?? 0;
+/**
+ * Every measured start (check) was evaluated: one WEB_100020 per answer, every answer INVALID_OTP (for check:
+ * INVALID_OTP with status pending, HTTP 200), no other answer or event (no refusal, abort, rate limit, lockout).
+ */
+function evaluatedCheck(f: RouteFigure, expected = 'INVALID_OTP', pool = 'session'): { ok: boolean; text: string } {
+  const invalid = f.answers[expected] ?? 0;
   const web100020 = f.events.WEB_100020 ?? 0;
-  const others = Object.entries(f.answers).filter(([k]) => k !== 'INVALID_OTP');
+  const others = Object.entries(f.answers).filter(([k]) => k !== expected);
   const otherEvents = Object.entries(f.events).filter(([k]) => k !== 'WEB_100020');
   const inFlight = web100020 - invalid;
   // Each slice may end with one request per connection still on the server: counted as an event, not an answer.
-  const ok = invalid === f.responses && others.length === 0 && otherEvents.length === 0 && inFlight >= 0 && inFlight <= HTTP_PARAMS.connections * HTTP_PARAMS.rounds && f.poolExhausted === 0;
-  const text = `${fmt(invalid)} of ${fmt(f.responses)} answers INVALID_OTP; ${fmt(web100020)} WEB_100020 events (${inFlight} in flight at the stop)`
+  const ok = invalid === f.responses && f.non2xx === 0 && f.errors === 0 && others.length === 0 && otherEvents.length === 0 && inFlight >= 0 && inFlight <= HTTP_PARAMS.connections * HTTP_PARAMS.rounds && f.poolExhausted === 0;
+  const text = `${fmt(invalid)} of ${fmt(f.responses)} answers ${expected === 'INVALID_OTP' ? 'INVALID_OTP' : `${expected.split('/')[0]} with status ${expected.split('/')[1]}`}; ${fmt(web100020)} WEB_100020 events (${inFlight} in flight at the stop)`
     + `${others.length ? `; other answers ${JSON.stringify(Object.fromEntries(others))}` : ''}`
     + `${otherEvents.length ? `; other events ${JSON.stringify(Object.fromEntries(otherEvents))}` : ''}`
-    + `${f.poolExhausted ? `; session pool ran out ${f.poolExhausted}x` : ''}`;
+    + `${f.non2xx || f.errors ? `; ${f.non2xx} non-2xx, ${f.errors} errors` : ''}`
+    + `${f.poolExhausted ? `; ${pool} pool ran out ${f.poolExhausted}x` : ''}`;
   return { ok, text };
 }
 
@@ -138,7 +142,7 @@ function render(m: ReturnType<typeof machine>, stores: StoreFigures[], httpGrowt
   lines.push('Written by `npm run bench` (bench/run.ts), which overwrites this file; bench/README.md explains every figure.', '');
   lines.push('| machine | |', '| --- | --- |');
   lines.push(`| CPU | ${m.cpu} |`, `| cores | ${m.cores} |`, `| memory | ${m.memoryGiB} GiB |`, `| OS | ${m.os} |`, `| Node | ${m.node} |`, `| Redis | ${m.redisVersion} (${REDIS_URL}) |`, `| date | ${m.date} |`, `| load average | ${m.loadavg} at the start, ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (1/5/15 min; other work on the machine skews absolute figures, the ratios less) |`, `| command | \`${command}\` (took ${fmt(seconds)} s) |`);
-  lines.push(`| HTTP runs | autocannon in the parent process, the app in its own process, compiled (\`node bench/.build/bench/server.js\`, built from bench/tsconfig.json); ${HTTP_PARAMS.connections} connections, pipelining ${HTTP_PARAMS.pipelining}; ${HTTP_PARAMS.warmupSeconds} s warm-up per route (not counted), then ${HTTP_PARAMS.rounds} rounds of ${HTTP_PARAMS.sliceSeconds} s slices bare, start, init; allowed_otp_retry ${ALLOWED_OTP_RETRY}, ${STARTS_PER_SESSION} wrong-code starts per session |`);
+  lines.push(`| HTTP runs | autocannon in the parent process, the app in its own process, compiled (\`node bench/.build/bench/server.js\`, built from bench/tsconfig.json); ${HTTP_PARAMS.connections} connections, pipelining ${HTTP_PARAMS.pipelining}; ${HTTP_PARAMS.warmupSeconds} s warm-up per route (not counted), then ${HTTP_PARAMS.rounds} rounds of ${HTTP_PARAMS.sliceSeconds} s slices bare, start, check, init; allowed_otp_retry ${ALLOWED_OTP_RETRY}, ${STARTS_PER_SESSION} wrong-code starts per session, ${CHECKS_PER_VERIFICATION} wrong-code checks per verification |`);
   lines.push(`| HTTP growth runs | \`bench/http-growth.ts\`: two compiled servers at once, filled through the store with ${fmt(httpGrowth.sizes[0])} and ${fmt(httpGrowth.sizes[1])} pending transactions (\`BENCH_FILL\`, \`--max-old-space-size=8192\`); one request at a time on one keep-alive connection; ${httpGrowth.warmupRequests} warm-up requests each, then ${httpGrowth.pairs} pairs of ${httpGrowth.requestsPerSlice}-request slices, alternating |`);
   lines.push(`| growth runs | \`node ${GROWTH_ARGS.slice(0, 4).join(' ')} bench/growth.ts --heap ${HEAP_N} --sizes ${GROWTH_SMALL},${GROWTH_LARGE} --iterations ${GROWTH_ITERATIONS}\` |`);
   lines.push('');
@@ -149,17 +153,23 @@ function render(m: ReturnType<typeof machine>, stores: StoreFigures[], httpGrowt
   for (const s of stores) {
     const { bare, start, init } = s.routes;
     const sessionsLabel = s.store === 'memory' ? 'express-session MemoryStore' : 'connect-redis (disableTouch) on the shared connection';
-    const perRound = (key: 'bare' | 'start' | 'init') => s.rounds.map((r) => fmt(r[key].reqPerSec)).join(', ');
-    const roundRatios = (key: 'start' | 'init') => s.rounds.map((r) => pct(r[key].reqPerSec / r.bare.reqPerSec)).join(', ');
+    const perRound = (key: 'bare' | 'start' | 'init' | 'check') => s.rounds.map((r) => fmt(r[key].reqPerSec)).join(', ');
+    const roundRatios = (key: 'start' | 'init' | 'check') => s.rounds.map((r) => pct(r[key].reqPerSec / r.bare.reqPerSec)).join(', ');
     row(`${s.store}.bare`, `bare route POST /bench/bare (${sessionsLabel}): req/s, p50 / p99`, `${fmt(bare.reqPerSec)} req/s, ${fmt(bare.p50, 1)} / ${fmt(bare.p99, 1)} ms (rounds: ${perRound('bare')})`, '—', '—', 'reference', '—');
     const r = s.ratios.start;
     const target = s.store === 'memory' ? TARGET.startVsBareMemory : TARGET.startVsBareRedis;
     const check = evaluatedCheck(start);
     row(`${s.store}.start`, '`start` with a wrong code: req/s, p50 / p99; ratio: the median of the rounds\' start/bare', `${fmt(start.reqPerSec)} req/s, ${fmt(start.p50)} / ${fmt(start.p99)} ms (rounds: ${perRound('start')}; ratios ${roundRatios('start')})`, `bare ${fmt(bare.reqPerSec)} req/s`, pct(r), `≥ ${pct(target)}`, verdict(r >= target && check.ok));
-    row(`${s.store}.start.evaluated`, 'every measured start really evaluated the code', check.text, '—', '—', 'all', verdict(check.ok));
+    row(`${s.store}.start.evaluated`, 'every measured start really evaluated the code', `${check.text}; ${fmt(s.sessionsCreated)} sessions made (${fmt(s.toppedUp.sessions)} of them between rounds)`, '—', '—', 'all', verdict(check.ok));
     const gc = (f: RouteFigure) => `GC pauses ${fmt(f.gcPerResponse.minor)} minor + ${fmt(f.gcPerResponse.major)} major`;
     row(`${s.store}.start.cpu`, 'server CPU time per answer (user + system of the server process over the slices), with the main thread\'s GC pauses in it: bare, start; ratio bare/start (median of the rounds)', `bare ${fmt(bare.cpuPerResponse)} µs (${gc(bare)}), start ${fmt(start.cpuPerResponse)} µs (${gc(start)})`, '—', pct(s.ratios.startCpu), '(context)', '—');
     row(`${s.store}.init`, '`init` on a pending transaction: req/s, p50 / p99', `${fmt(init.reqPerSec)} req/s, ${fmt(init.p50)} / ${fmt(init.p99)} ms (ratios ${roundRatios('init')})`, `bare ${fmt(bare.reqPerSec)} req/s`, pct(s.ratios.init), 'none set (reported)', '—');
+    // The verification API's check with a wrong code, against the same bare route, held to this run's start ratio.
+    const vc = s.routes.check;
+    const vcCheck = evaluatedCheck(vc, CHECK_EVALUATED, 'verification');
+    row(`${s.store}.verify.check`, `the verification API's \`check\` with a wrong code (\`POST ${VERIFY_PATH}/v1/verifications/{id}/check\`, bearer key, no session): req/s, p50 / p99; ratio: the median of the rounds' check/bare; target: this run's \`${s.store}.start\` ratio`, `${fmt(vc.reqPerSec)} req/s, ${fmt(vc.p50)} / ${fmt(vc.p99)} ms (rounds: ${perRound('check')}; ratios ${roundRatios('check')})`, `bare ${fmt(bare.reqPerSec)} req/s`, pct(s.ratios.check), `≥ ${pct(r)} (${s.store}.start)`, verdict(s.ratios.check >= r && vcCheck.ok));
+    row(`${s.store}.verify.check.evaluated`, 'every measured check really evaluated the code: answered INVALID_OTP with status pending, one WEB_100020 each, nothing refused', `${vcCheck.text}; ${fmt(s.verificationsCreated)} verifications made (${fmt(s.toppedUp.verifications)} of them between rounds)`, '—', '—', 'all', verdict(vcCheck.ok));
+    row(`${s.store}.verify.check.cpu`, 'server CPU time per answer, as `start.cpu`: bare, check (start for comparison); ratio bare/check (median of the rounds)', `bare ${fmt(bare.cpuPerResponse)} µs, check ${fmt(vc.cpuPerResponse)} µs (${gc(vc)}), start ${fmt(start.cpuPerResponse)} µs`, '—', pct(s.ratios.checkCpu), '(context)', '—');
     if (s.store === 'redis') {
       const rt = s.roundTrips!;
       const maxStart = Math.max(...rt.perStart.map((p) => p.count));
@@ -169,6 +179,9 @@ function render(m: ReturnType<typeof machine>, stores: StoreFigures[], httpGrowt
       row('redis.roundtrips.start.load', 'the same under load: commands during the start run / starts evaluated', `${fmt(underLoad, 2)} (${fmt(start.redisCommands!)} / ${fmt(start.events.WEB_100020 ?? 0)})`, '—', '—', `≤ ${TARGET.roundTripsPerStart}`, verdict(underLoad <= TARGET.roundTripsPerStart + 0.01));
       const maxInit = Math.max(...rt.perInit.map((p) => p.count));
       row('redis.roundtrips.init', 'Redis round trips per `init` (reported)', `${maxInit} (${rt.perInit[0]?.calls.join(', ') ?? ''})`, '—', '—', 'none set', '—');
+      const maxCheck = Math.max(...rt.perCheck.map((p) => p.count));
+      const checkLoad = vc.redisCommands! / Math.max(1, vc.events.WEB_100020 ?? 0);
+      row('redis.verify.check.roundtrips', 'Redis round trips per wrong-code `check` (one at a time, max of the probes; and under load: commands during the check slices / checks evaluated)', `${maxCheck} (${rt.perCheck[0]?.calls.join(', ') ?? ''}); under load ${fmt(checkLoad, 2)}`, '—', '—', '(context)', '—');
     }
   }
   const g = httpGrowth;
@@ -194,7 +207,7 @@ function render(m: ReturnType<typeof machine>, stores: StoreFigures[], httpGrowt
     row('memory.growth.share', 'the growth as a share of one HTTP `start` (memory p50 above)', `${delta >= 0 ? '+' : '−'}${fmt(Math.abs(delta) * 1000, 2)} µs of ${fmt(memStart.p50)} ms`, '—', `${fmt((100 * delta) / Math.max(memStart.p50, 0.001), 3)} %`, '(context)', '—');
   }
   lines.push(...rows, '');
-  lines.push('Ratios of req/s are start (or init) over the bare route measured in the same server process, on the same sessions store, in alternating slices seconds apart; the figure is the median of the rounds\' ratios. Latencies are autocannon\'s (ms, with 20 connections in flight, so they include queueing).', '');
+  lines.push('Ratios of req/s are start (or init, or the API\'s check) over the bare route measured in the same server process, on the same sessions store, in alternating slices seconds apart; the figure is the median of the rounds\' ratios. Latencies are autocannon\'s (ms, with 20 connections in flight, so they include queueing).', '');
   lines.push('What each FAIL comes from, what was done about it and what is left: bench/README.md, "Findings".', '');
   return lines.join('\n');
 }

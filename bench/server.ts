@@ -11,6 +11,11 @@
  *                        MemoryStore, or connect-redis on the same connection), reads the session, answers a small
  *                        JSON. What `start` and `init` are compared against.
  * - /authn/otp           the authenticator (GET opens the transaction and sends the first code; POST start / init).
+ * - /api/verify          the verification API (authn.verifyApi, docs/verify-api.md), mounted as the README tells a
+ *                        host: `app.use('/api/verify', authn.verifyApi)`; the bench key's verifications go to the
+ *                        same outbox. Like the demo's, behind the app's session middleware (a request without a
+ *                        cookie gets no session saved), and ahead of authn.router, so it is not sent through the
+ *                        web router's language middleware as well as its own.
  * - GET  /bench/stats    events seen by id, Redis commands counted since the last reset, process memory.
  * - POST /bench/reset    resets those counters.
  * - POST /bench/profile/start, POST /bench/profile/stop?file=... (only with BENCH_PROFILE=1): the V8 CPU profiler
@@ -19,7 +24,8 @@
  * - BENCH_WHATIF (diagnostics for bench/whatif.ts, never set by `npm run bench`): a comma list of
  *     i18n     the per-request i18next clone replaced by a per-language cached translator (what a fix would do),
  *     nostack  Error.stackTraceLimit = 0 (what an OtpError costs for its stack trace),
- *     nolimits rate limits that grant at once without counting (the most folding them into the store could save).
+ *     nolimits rate limits that grant at once without counting (the most folding them into the store could save),
+ *     apifirst the verification API mounted ahead of the session middleware (what the session costs a check).
  * With Redis the transaction store, the rate limits and connect-redis share ONE connection wrapped in a counting
  * proxy (bench/counting-client.ts), wired as docs/deployment.md shows.
  */
@@ -37,7 +43,7 @@ import { onEvent } from '../src/events/bus.js';
 import { silenceOperationalLog } from '../src/events/logger.js';
 import { RedisRateLimits } from '../src/limits/redis-rate-limits.js';
 import { RedisTransactionStore } from '../src/store/redis-store.js';
-import { benchConfig, BENCH_ENV } from './bench-config.js';
+import { benchConfig, BENCH_ENV, VERIFY_PATH } from './bench-config.js';
 import { countingClient, type CountingClient } from './counting-client.js';
 
 silenceOperationalLog(true);
@@ -97,6 +103,7 @@ onEvent((e) => events.set(e.event_id, (events.get(e.event_id) ?? 0) + 1));
 
 const app = express();
 app.disable('x-powered-by');
+if (whatIf.has('apifirst')) app.use(VERIFY_PATH, authn.verifyApi!);
 app.use(authn.session);
 app.post('/bench/exports', express.json(), (req, res) => {
   const body = req.body as Record<string, unknown>;
@@ -158,6 +165,8 @@ if (process.env.BENCH_PROFILE === '1') {
     res.json({ ok: true });
   });
 }
+if (!authn.verifyApi) throw new Error('the bench configuration has a verify_api block, but createAuthn made no authn.verifyApi');
+if (!whatIf.has('apifirst')) app.use(VERIFY_PATH, authn.verifyApi);
 app.use(authn.router);
 app.use(authn.errorHandler);
 
