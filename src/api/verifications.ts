@@ -59,6 +59,9 @@ export interface CheckOutcome {
   detail: string;
   tx: TransactionRecord;
   error?: OtpError;
+  /** The verification's counts after this check, for its answer. */
+  attempt_count: number;
+  attempts_left: number;
 }
 
 /** PhoneMatch's outcomes of a refused send: the report's detail, and the status a backend gets. */
@@ -67,6 +70,9 @@ const SEND_OUTCOMES: Partial<Record<OtpError['code'], { status: number; detail: 
   DESTINATION_NOT_ALLOWED: { status: 422, detail: 'SUPPRESSED SENDING CODE' },
   DELIVERY_FAILED: { status: 502, detail: 'FAILED TO SEND TO NUMBER' },
 };
+
+/** How many opened verification ids a process remembers (a few MB at most; see open()). */
+const OPENED_IDS_KEPT = 10_000;
 
 /** After a code's end, so that the store sees it expired too. */
 const EXPIRY_GRACE_MS = 1000;
@@ -109,6 +115,8 @@ export function createVerifications(deps: VerificationsDeps) {
     return c;
   };
   const now = () => deps.services.now();
+  /** Ids this process opened (only ones that opened: a forged id is never kept), oldest dropped first. */
+  const openedIds = new Map<string, Sealed>();
   const callbacks = new Map(api.keys.filter((k) => k.callback_url && k.callback_secret).map((k) => [k.key_id, {
     url: k.callback_url!, secret: k.callback_secret!, maxAttempts: k.callback_retry.max_attempts, withinSeconds: k.callback_retry.within_seconds,
   }]));
@@ -211,9 +219,16 @@ export function createVerifications(deps: VerificationsDeps) {
 
     /** The sealed text of an id (without its prefix) for this key, or NOT_FOUND. */
     open(sealedText: string, key: ApiKey): Sealed {
+      // A verification's id comes back with every call: opened once (AES-GCM and JSON), then remembered per key.
+      const cacheKey = `${key.keyId}\0${sealedText}`;
+      const known = openedIds.get(cacheKey);
+      if (known) return known;
       const text = box.open(sealedText, `verify:${key.keyId}`);
       if (!text) throw new OtpError('NOT_FOUND');
-      return JSON.parse(text) as Sealed;
+      const sealed = Object.freeze(JSON.parse(text) as Sealed);
+      if (openedIds.size >= OPENED_IDS_KEPT) openedIds.delete(openedIds.keys().next().value!);
+      openedIds.set(cacheKey, sealed);
+      return sealed;
     },
 
     policyOf: (key: ApiKey): OtpPolicy => contextOf(key.authenticator).policy,
@@ -273,20 +288,23 @@ export function createVerifications(deps: VerificationsDeps) {
      */
     async check(req: Request, key: ApiKey, id: string, sealed: Sealed, code: string): Promise<CheckOutcome> {
       const r = requestOf(req, key, sealed);
-      await current(r);
-      const result = await enterCode(contextOf(key.authenticator).ctx, r, code);
+      const { ctx, policy } = contextOf(key.authenticator);
+      // No read before the entry: its own step finds a missing verification (404) and returns the record it left.
+      const result = await enterCode(ctx, r, code);
+      if (!result.ok && result.missing) throw new OtpError('NOT_FOUND');
       const evaluatedWrong = !result.ok && (result.error.code === 'INVALID_OTP' || result.error.code === 'OTP_EXPIRED');
       const aborted = !result.ok && result.error.code === 'MAX_ATTEMPTS' && result.error.details.aborted === true;
       if (!result.ok && !evaluatedWrong && !aborted) throw result.error;
-      const tx = result.ok ? result.tx : await current(r);
+      const tx = result.tx ?? await current(r);
       // Only the check that decided the verification tells the callback (never one refused after it).
       if (result.ok || result.decided) notify(key, sealed, id, tx);
-      if (result.ok) return { status: 'approved', detail: 'ALL CHECKS PASSED', tx };
-      const report = buildReport(tx, contextOf(key.authenticator).policy, now());
+      const report = buildReport(tx, policy, now());
+      const counts = { attempt_count: report.attempt_count, attempts_left: attemptsLeft(tx, policy) };
+      if (result.ok) return { status: 'approved', detail: 'ALL CHECKS PASSED', tx, ...counts };
       if (aborted || report.status === 'reject') {
-        return { status: 'reject', detail: report.status === 'reject' ? report.detail : 'FAILED OUT-OF-BAND CHECK', tx, error: result.error };
+        return { status: 'reject', detail: report.status === 'reject' ? report.detail : 'FAILED OUT-OF-BAND CHECK', tx, error: result.error, ...counts };
       }
-      return { status: 'pending', detail: 'TRANSACTION REQUIRES FURTHER ATTENTION', tx, error: result.error };
+      return { status: 'pending', detail: 'TRANSACTION REQUIRES FURTHER ATTENTION', tx, error: result.error, ...counts };
     },
 
     /** A new code to the same destination (`to` absent) or to a changed one. */

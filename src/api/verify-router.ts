@@ -70,8 +70,7 @@ export function createVerifyApi(deps: VerifyApiDeps): Router {
   router.post('/v1/verifications/:id/check', async (req, res) => {
     const { key, id, sealed, b } = await verification(req, res, 'verifications:check', validateCheck);
     const checked = await v.check(req, key, id, sealed, String(b.code));
-    const s = v.summary(checked.tx, key);
-    const counts = { id, attempt_count: s.attempt_count, attempts_left: s.attempts_left };
+    const counts = { id, attempt_count: checked.attempt_count, attempts_left: checked.attempts_left };
     const action = checked.status === 'approved' ? 'PASS' : 'FAIL';
     return sendJson(res, 200, { ...(checked.error ? errorBody(req, checked.error) : {}), ...counts, status: checked.status, action, detail: checked.detail });
   });

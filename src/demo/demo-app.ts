@@ -30,7 +30,10 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.disable('x-powered-by');
   app.set('trust proxy', config.server.trust_proxy);
   app.use(authn.health);
-  // The session first: the provider asks it whether the site's own login of the user still stands.
+  // The verification API for backends before the session: bearer keys, no cookie or CSRF (docs/verify-api.md), so a
+  // backend's request, which carries no cookie, is not given a session it would throw away.
+  if (authn.verifyApi) app.use('/api/verify', authn.verifyApi);
+  // Then the session: the provider asks it whether the site's own login of the user still stands.
   app.use(authn.session);
   // The identity provider at the issuer's path (/oidc): before any body parser (it reads its own bodies) and
   // before the site's headers (its few pages carry their own).
@@ -49,8 +52,6 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   app.use('/authn/enroll', authn.translations.middleware, signedIn);
   app.use('/authn/recovery-codes', authn.translations.middleware, signedIn);
   app.use(authn.router);
-  // The verification API for backends: bearer keys, no session or CSRF (docs/verify-api.md).
-  if (authn.verifyApi) app.use('/api/verify', authn.verifyApi);
   if (provider && config.oidc) {
     app.use(createOidcLogin(authn, provider));
     app.use('/rp', authn.translations.middleware, createDemoRp(config.oidc));

@@ -19,8 +19,12 @@ export interface EntryContext extends SendContext {
 
 export type EntryResult =
   | { ok: true; tx: TransactionRecord; attempt: number; facts: ReportFacts }
-  /** `decided`: this very entry ended the transaction (the abort), as against one refused after it. */
-  | { ok: false; error: OtpError; decided?: boolean };
+  /**
+   * `decided`: this very entry ended the transaction (the abort), as against one refused after it. `tx`: the record
+   * as the entry's own step left it, when it was evaluated (an answer's counts need no second read). `missing`: there
+   * was no transaction at all (none opened, or gone from the store), as against one no longer pending.
+   */
+  | { ok: false; error: OtpError; decided?: boolean; tx?: TransactionRecord; missing?: true };
 
 /** A reserved attempt: what the validation pipe needs, and how to record its verdict (the second atomic step). */
 interface Reservation {
@@ -54,7 +58,7 @@ async function reserveAtomically(c: EntryContext, r: OtpRequest): Promise<Reserv
   const limits = c.config.rate_limits;
   const budget = { entries_per_transaction_per_minute: limits.entries_per_transaction_per_minute, failures_per_subject_per_hour: limits.failures_per_subject_per_hour };
   const step = await store.reserveEntry!(r.key, c.policy, c.services.now(), budget);
-  if (!step.tx) return { ok: false, result: refuse(r, new OtpError('NO_PENDING_CODE'), 'no transaction') };
+  if (!step.tx) return { ok: false, result: missing(r) };
   const o = step.outcome;
   if (!o.ok) {
     if (o.code === 'LOCKED') return locked(r, o.retry_after);
@@ -101,7 +105,7 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
     reserved = await reserveAtomically(c, r);
   } else {
     const tx = await store.get(r.key, c.services.now());
-    if (!tx) return refuse(r, new OtpError('NO_PENDING_CODE'), 'no transaction');
+    if (!tx) return missing(r);
     if (tx.phase === 'ABORTED') return refuse(r, new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }), 'aborted');
     reserved = await reserveStepwise(c, r, tx);
   }
@@ -131,12 +135,12 @@ export async function enterCode(c: EntryContext, r: OtpRequest, entered: string)
     case 'INVALID_OTP': case 'OTP_EXPIRED':
       r.emit('WEB_100020', { attempt: o.attempt, attempts_left: o.attempts_left, aborted: false, reason: o.code });
       if (o.code === 'OTP_EXPIRED') r.emit('OTP_200010', { attempt: o.attempt });
-      return { ok: false, error: new OtpError(o.code, { attempts_left: o.attempts_left }) };
+      return { ok: false, error: new OtpError(o.code, { attempts_left: o.attempts_left }), tx: recorded.tx };
     case 'MAX_ATTEMPTS':
       if (o.evaluated) {
         r.emit('WEB_100020', { attempt: o.attempt, attempts_left: 0, aborted: true, reason: 'MAX_ATTEMPTS' });
         r.emit('OTP_200008', { attempt: o.attempt, lockout_until: o.lockout ? new Date(o.lockout.until).toISOString() : null, max_entries: maxEntries(c.policy), report: finalReport(c, recorded.tx) });
-        return { ok: false, error: new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }), decided: true };
+        return { ok: false, error: new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }), decided: true, tx: recorded.tx };
       }
       await giveBack();
       return refuse(r, new OtpError('MAX_ATTEMPTS', { aborted: true, attempts_left: 0 }), 'aborted');
@@ -155,6 +159,10 @@ function factsOf(state: Record<string, unknown>): ReportFacts {
 /** The report written with a transaction's final event (SPEC section 5), destinations masked as events require. */
 export function finalReport(c: EntryContext | { policy: EntryContext['policy']; services: EntryContext['services'] }, tx: TransactionRecord, facts: ReportFacts = {}): Record<string, unknown> {
   return maskReport(buildReport(tx, c.policy, c.services.now(), facts)) as unknown as Record<string, unknown>;
+}
+
+function missing(r: OtpRequest): EntryResult {
+  return { ...refuse(r, new OtpError('NO_PENDING_CODE'), 'no transaction'), missing: true } as EntryResult;
 }
 
 function refuse(r: OtpRequest, error: OtpError, reason: string): EntryResult {

@@ -536,20 +536,20 @@ describe('verification API: the OpenAPI 3.1 document (src/api/openapi.json) hold
 
     const made = await compat(variant.app, GATEWAY, pmBody({ target: { phone: '2015550130' } }));
     const proceed = { ...made.body.continuations.outofband.template, codematch: { key: '000000' } };
-    const store = variant.authn.store as unknown as Record<'get' | 'open', (...args: unknown[]) => Promise<unknown>>;
-    const { get, open } = store;
+    // Every step a gateway or continue call can start with (on Redis an entry's first step is reserveEntry, not get).
+    const store = variant.authn.store as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
+    const steps = ['get', 'open', 'reserveEntry', 'reserveAttempt'].filter((name) => typeof store[name] === 'function');
+    const kept = new Map(steps.map((name) => [name, store[name]]));
+    const failWith = (error: () => Error) => { for (const name of steps) store[name] = () => Promise.reject(error()); };
     try {
-      store.open = () => Promise.reject(new StoreUnavailableError());
-      store.get = () => Promise.reject(new StoreUnavailableError());
+      failWith(() => new StoreUnavailableError());
       const away = [await compat(variant.app, GATEWAY, pmBody({ target: { phone: '2015550131' } })), await compat(variant.app, CONTINUE, proceed)];
       for (const res of away) assert.deepEqual([res.status, res.body.error.code], [503, 'UNAVAILABLE']);
-      store.open = () => Promise.reject(new Error('a fault'));
-      store.get = () => Promise.reject(new Error('a fault'));
+      failWith(() => new Error('a fault'));
       const faults = [await compat(variant.app, GATEWAY, pmBody({ target: { phone: '2015550131' } })), await compat(variant.app, CONTINUE, proceed)];
       for (const res of faults) assert.deepEqual([res.status, res.body.error.code], [500, 'INTERNAL']);
     } finally {
-      store.get = get;
-      store.open = open;
+      for (const [name, fn] of kept) store[name] = fn;
     }
   });
 
