@@ -84,8 +84,11 @@ export interface RoundTrips {
   perCheck: { count: number; calls: string[] }[];
 }
 
+/** Where the server keeps its state: its memory, one Redis server, or a Redis Cluster (BENCH_CLUSTER_NODES). */
+export type BenchStore = 'memory' | 'redis' | 'redis-cluster';
+
 export interface StoreFigures {
-  store: 'memory' | 'redis';
+  store: BenchStore;
   sessionsCreated: number;
   verificationsCreated: number;
   /** Of which created between rounds, to keep the fresh pools ahead of the fastest rate seen (benchStore). */
@@ -131,7 +134,7 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startServer(store: 'memory' | 'redis', redisUrl: string, prefix: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Server> {
+export async function startServer(store: BenchStore, redisUrl: string, prefix: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Server> {
   const port = await freePort();
   const outbox = path.join(os.tmpdir(), `otp-bench-outbox-${process.pid}-${store}-${Date.now()}.jsonl`);
   // BENCH_SERVER_JS: the server compiled to JavaScript (compileServer); without it, the source via tsx.
@@ -461,8 +464,8 @@ async function countRoundTrips(server: Server, sessions: BenchSession[], verific
   return { perStart, perInit, perCheck };
 }
 
-export async function benchStore(store: 'memory' | 'redis', redisUrl: string, prefix: string, log: (line: string) => void): Promise<StoreFigures> {
-  const server = await startServer(store, redisUrl, prefix);
+export async function benchStore(store: BenchStore, redisUrl: string, prefix: string, log: (line: string) => void, extraEnv: NodeJS.ProcessEnv = {}): Promise<StoreFigures> {
+  const server = await startServer(store, redisUrl, prefix, extraEnv);
   try {
     const tag = `${store}-${Date.now()}-`;
     const { warmupSeconds, sliceSeconds, rounds, connections } = HTTP_PARAMS;
@@ -527,7 +530,7 @@ export async function benchStore(store: 'memory' | 'redis', redisUrl: string, pr
       checkCpu: median(perRound.map((r) => r.bare.cpuPerResponse / r.check.cpuPerResponse)),
     };
     let roundTrips: RoundTrips | null = null;
-    if (store === 'redis') {
+    if (store !== 'memory') {
       const probe = await createSessions(server, nextSession, 10, tag);
       const probeChecks = await createVerifications(server, nextVerification, 10);
       roundTrips = await countRoundTrips(server, probe, probeChecks);

@@ -25,7 +25,7 @@
  *     i18n     the per-request i18next clone replaced by a per-language cached translator (what a fix would do),
  *     nostack  Error.stackTraceLimit = 0 (what an OtpError costs for its stack trace),
  *     nolimits rate limits that grant at once without counting (the most folding them into the store could save),
- *     apifirst the verification API mounted ahead of the session middleware (what the session costs a check).
+ *     apibehind the verification API mounted behind the session middleware (what a session costs a check; the README mounts it ahead).
  * With Redis the transaction store, the rate limits and connect-redis share ONE connection wrapped in a counting
  * proxy (bench/counting-client.ts), wired as docs/deployment.md shows.
  */
@@ -43,6 +43,7 @@ import { onEvent } from '../src/events/bus.js';
 import { silenceOperationalLog } from '../src/events/logger.js';
 import { RedisRateLimits } from '../src/limits/redis-rate-limits.js';
 import { RedisTransactionStore } from '../src/store/redis-store.js';
+import { OwnedClient, type RedisScriptClient } from '../src/redis/connection.js';
 import { benchConfig, BENCH_ENV, VERIFY_PATH } from './bench-config.js';
 import { countingClient, type CountingClient } from './counting-client.js';
 
@@ -50,27 +51,41 @@ silenceOperationalLog(true);
 
 const port = Number(process.env.BENCH_PORT);
 if (!Number.isInteger(port) || port <= 0) throw new Error('BENCH_PORT is required');
-const storeType = process.env.BENCH_STORE === 'redis' ? 'redis' : 'memory';
+const storeType = process.env.BENCH_STORE === 'redis' || process.env.BENCH_STORE === 'redis-cluster' ? process.env.BENCH_STORE : 'memory';
 const outbox = process.env.BENCH_OUTBOX ?? path.join(os.tmpdir(), `otp-bench-outbox-${process.pid}.jsonl`);
 const config = benchConfig(outbox);
 
 let counting: CountingClient<object> | null = null;
 let options: AuthnOptions = {};
-let redisClient: ReturnType<typeof createClient> | null = null;
-if (storeType === 'redis') {
-  const url = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+let closeRedis: (() => Promise<void>) | null = null;
+if (storeType !== 'memory') {
   const prefix = process.env.BENCH_PREFIX ?? `otp-bench:${process.pid}:`;
-  redisClient = createClient({ url, disableOfflineQueue: true });
-  redisClient.on('error', (e: Error) => console.error(`redis: ${e.message}`));
-  await redisClient.connect();
-  const c = countingClient(redisClient);
-  counting = c as CountingClient<object>;
-  const store = new RedisTransactionStore(c.client, { prefix });
+  // One server (BENCH_REDIS_URL) or a Cluster (BENCH_CLUSTER_NODES, its root nodes): the Cluster client is the
+  // product's own (src/redis/connection.ts), as a `store.cluster` block builds it.
+  let client: object;
+  if (storeType === 'redis-cluster') {
+    const rootNodes = (process.env.BENCH_CLUSTER_NODES ?? '').split(',').filter(Boolean);
+    if (rootNodes.length === 0) throw new Error('BENCH_STORE=redis-cluster needs BENCH_CLUSTER_NODES');
+    const owned = new OwnedClient({ topology: { kind: 'cluster', rootNodes }, failFast: true });
+    await owned.connected;
+    client = owned.client;
+    closeRedis = () => owned.close();
+  } else {
+    const single = createClient({ url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', disableOfflineQueue: true });
+    single.on('error', (e: Error) => console.error(`redis: ${e.message}`));
+    await single.connect();
+    client = single;
+    closeRedis = async () => { if (single.isOpen) await single.close(); };
+  }
+  const c = countingClient(client);
+  counting = c;
+  const scripts = c.client as unknown as RedisScriptClient;
+  const store = new RedisTransactionStore(scripts, { prefix });
   options = {
     store,
-    limits: (id, otpConfig) => new RedisRateLimits(c.client, id, otpConfig.rate_limits, { prefix }),
+    limits: (id, otpConfig) => new RedisRateLimits(scripts, id, otpConfig.rate_limits, { prefix }),
     // As docs/deployment.md and src/assembly/store-backend.ts: disableTouch keeps an unchanged session at zero writes.
-    sessionStore: new RedisStore({ client: c.client, prefix: `${prefix}sess:`, disableTouch: true }),
+    sessionStore: new RedisStore({ client: c.client as ReturnType<typeof createClient>, prefix: `${prefix}sess:`, disableTouch: true }),
   };
 }
 
@@ -103,7 +118,8 @@ onEvent((e) => events.set(e.event_id, (events.get(e.event_id) ?? 0) + 1));
 
 const app = express();
 app.disable('x-powered-by');
-if (whatIf.has('apifirst')) app.use(VERIFY_PATH, authn.verifyApi!);
+// As the README mounts it: ahead of the session (BENCH_WHATIF=apibehind puts it behind, as the demo did before).
+if (!whatIf.has('apibehind')) app.use(VERIFY_PATH, authn.verifyApi!);
 app.use(authn.session);
 app.post('/bench/exports', express.json(), (req, res) => {
   const body = req.body as Record<string, unknown>;
@@ -166,7 +182,7 @@ if (process.env.BENCH_PROFILE === '1') {
   });
 }
 if (!authn.verifyApi) throw new Error('the bench configuration has a verify_api block, but createAuthn made no authn.verifyApi');
-if (!whatIf.has('apifirst')) app.use(VERIFY_PATH, authn.verifyApi);
+if (whatIf.has('apibehind')) app.use(VERIFY_PATH, authn.verifyApi);
 app.use(authn.router);
 app.use(authn.errorHandler);
 
@@ -213,7 +229,7 @@ const stop = () => {
   server.close();
   server.closeAllConnections();
   void authn.close().then(async () => {
-    if (redisClient?.isOpen) await redisClient.close();
+    await closeRedis?.();
     process.exit(0);
   });
 };
