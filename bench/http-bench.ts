@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import type { Peer, PeerSlice } from './peer-bench.js';
 import { CHECKS_PER_VERIFICATION, OTP_PATH, STARTS_PER_SESSION, VERIFY_AUTHORIZATION, VERIFY_PATH, mobileOf, verifyMobileOf } from './bench-config.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -26,8 +27,8 @@ export const HTTP_PARAMS = {
   warmupSeconds: 2,
   /** One measured slice of one route. */
   sliceSeconds: 2,
-  /** Rounds of (bare, start, check, init) slices. */
-  rounds: 7,
+  /** Rounds of (bare, start, check, init) slices (BENCH_ROUNDS: fewer, to try the bench itself quickly). */
+  rounds: Number(process.env.BENCH_ROUNDS ?? 7),
   /** profile.ts and whatif.ts: one measured run of this length after the warm-up. */
   durationSeconds: 6,
 };
@@ -89,6 +90,11 @@ export type BenchStore = 'memory' | 'redis' | 'redis-cluster';
 
 export interface StoreFigures {
   store: BenchStore;
+  /** The rows' name: the store, or `<store>.deployed` for the app as the README mounts it, event log on. */
+  name: string;
+  deployed: boolean;
+  /** The peer measured in the same rounds (issue 26), when one ran. */
+  peer: PeerFigures | null;
   sessionsCreated: number;
   verificationsCreated: number;
   /** Of which created between rounds, to keep the fresh pools ahead of the fastest rate seen (benchStore). */
@@ -387,7 +393,7 @@ export async function measureRoute(server: Server, route: Route, sessions: Bench
   return measureSlice(server, route, pool, HTTP_PARAMS.durationSeconds, profileFile);
 }
 
-const median = (values: number[]): number => {
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
@@ -464,7 +470,28 @@ async function countRoundTrips(server: Server, sessions: BenchSession[], verific
   return { perStart, perInit, perCheck };
 }
 
-export async function benchStore(store: BenchStore, redisUrl: string, prefix: string, log: (line: string) => void, extraEnv: NodeJS.ProcessEnv = {}): Promise<StoreFigures> {
+/** The peer's slices, one per round right after `start`'s, and the ratios of the rounds. */
+export interface PeerFigures {
+  name: string;
+  version: string;
+  slices: PeerSlice[];
+  /** Medians over the rounds: start/peer and peer/bare (req/s), peer/bare (CPU per answer). */
+  ratios: { startVsPeer: number; peerVsBare: number; cpuVsBare: number };
+}
+
+export interface BenchStoreOptions {
+  /** Extra environment for the server (BENCH_DEPLOYED, BENCH_CLUSTER_NODES). */
+  env?: NodeJS.ProcessEnv;
+  /** Measured in every round after `start` (issue 26). */
+  peer?: Peer | null;
+  /** The rows' name (default: the store). */
+  name?: string;
+}
+
+export async function benchStore(store: BenchStore, redisUrl: string, prefix: string, log: (line: string) => void, options: BenchStoreOptions = {}): Promise<StoreFigures> {
+  const extraEnv = options.env ?? {};
+  const peer = options.peer ?? null;
+  const name = options.name ?? store;
   const server = await startServer(store, redisUrl, prefix, extraEnv);
   try {
     const tag = `${store}-${Date.now()}-`;
@@ -493,6 +520,7 @@ export async function benchStore(store: BenchStore, redisUrl: string, prefix: st
     await cannon(server, 'bare', same, warmupSeconds, null);
     await cannon(server, 'init', same, warmupSeconds, null);
     const slices: Record<Route, RouteFigure[]> = { bare: [], start: [], init: [], check: [] };
+    const peerSlices: PeerSlice[] = [];
     const perRound: StoreFigures['rounds'] = [];
     // The pools were sized from a first bare run on a cold server; a faster machine later (or a busy one at the
     // start) could run them out mid-run, and a reused session or verification is refused unevaluated. So before
@@ -513,13 +541,14 @@ export async function benchStore(store: BenchStore, redisUrl: string, prefix: st
       // check right after start: both are compared with this round's bare slice, start first as before.
       const bare = await measureSlice(server, 'bare', same, sliceSeconds);
       const start = await measureSlice(server, 'start', fresh, sliceSeconds);
+      if (peer) peerSlices.push(await peer.slice(sliceSeconds));
       const check = await measureSlice(server, 'check', freshChecks, sliceSeconds);
       const init = await measureSlice(server, 'init', same, sliceSeconds);
       slices.bare.push(bare); slices.start.push(start); slices.check.push(check); slices.init.push(init);
       const fig = (f: RouteFigure) => ({ reqPerSec: f.reqPerSec, cpuPerResponse: f.cpuPerResponse });
       perRound.push({ bare: fig(bare), start: fig(start), check: fig(check), init: fig(init) });
       peak = Math.max(peak, bare.reqPerSec, start.reqPerSec, check.reqPerSec, init.reqPerSec);
-      log(`  ${store}: round ${round + 1}/${rounds}: bare ${bare.reqPerSec.toFixed(0)}, start ${start.reqPerSec.toFixed(0)}, check ${check.reqPerSec.toFixed(0)}, init ${init.reqPerSec.toFixed(0)} req/s`);
+      log(`  ${name}: round ${round + 1}/${rounds}: bare ${bare.reqPerSec.toFixed(0)}, start ${start.reqPerSec.toFixed(0)}${peer ? `, ${peer.name} ${peerSlices[round]!.reqPerSec.toFixed(0)}` : ''}, check ${check.reqPerSec.toFixed(0)}, init ${init.reqPerSec.toFixed(0)} req/s`);
     }
     const ratios = {
       start: median(perRound.map((r) => r.start.reqPerSec / r.bare.reqPerSec)),
@@ -535,8 +564,21 @@ export async function benchStore(store: BenchStore, redisUrl: string, prefix: st
       const probeChecks = await createVerifications(server, nextVerification, 10);
       roundTrips = await countRoundTrips(server, probe, probeChecks);
     }
+    const peerFigures: PeerFigures | null = peer ? {
+      name: peer.name,
+      version: peer.version,
+      slices: peerSlices,
+      ratios: {
+        startVsPeer: median(perRound.map((r, i) => r.start.reqPerSec / peerSlices[i]!.reqPerSec)),
+        peerVsBare: median(perRound.map((r, i) => peerSlices[i]!.reqPerSec / r.bare.reqPerSec)),
+        cpuVsBare: median(perRound.map((r, i) => peerSlices[i]!.cpuPerResponse / r.bare.cpuPerResponse)),
+      },
+    } : null;
     return {
       store,
+      name,
+      deployed: extraEnv.BENCH_DEPLOYED === '1',
+      peer: peerFigures,
       sessionsCreated: nextSession,
       verificationsCreated: nextVerification,
       toppedUp,

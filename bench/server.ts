@@ -29,18 +29,20 @@
  * With Redis the transaction store, the rate limits and connect-redis share ONE connection wrapped in a counting
  * proxy (bench/counting-client.ts), wired as docs/deployment.md shows.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { createServer } from 'node:http';
 import { Session as InspectorSession } from 'node:inspector/promises';
 import path from 'node:path';
 import os from 'node:os';
 import express from 'express';
+import passport from 'passport';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import { createAuthn, type AuthnOptions } from '../src/assembly/create-authn.js';
 import { onEvent } from '../src/events/bus.js';
-import { silenceOperationalLog } from '../src/events/logger.js';
+import { STRATEGY_NAME } from '../src/index.js';
+import { silenceOperationalLog, startEventLog } from '../src/events/logger.js';
 import { RedisRateLimits } from '../src/limits/redis-rate-limits.js';
 import { RedisTransactionStore } from '../src/store/redis-store.js';
 import { OwnedClient, type RedisScriptClient } from '../src/redis/connection.js';
@@ -89,6 +91,13 @@ if (storeType !== 'memory') {
   };
 }
 
+// BENCH_DEPLOYED=1: the app as a host runs it, the README's "Mounting in your own Express app": the event log on
+// (startEventLog, JSON lines to a file, as the demo writes var/events.jsonl) and passport's initialize and session
+// after the session middleware. Without it, the app of the older rows (no event log, no passport).
+const deployed = process.env.BENCH_DEPLOYED === '1';
+const eventsFile = path.join(os.tmpdir(), `otp-bench-events-${process.pid}.jsonl`);
+const eventLog = deployed ? startEventLog({ ...config.logging.events, console: false, file: eventsFile }) : null;
+
 const whatIf = new Set((process.env.BENCH_WHATIF ?? '').split(',').filter(Boolean));
 if (whatIf.has('nolimits')) options = { ...options, limits: () => ({ consume: async () => ({ ok: true }), refund: async () => {}, remaining: async () => null, isEnabled: () => false }) };
 const authn = await createAuthn(config, { env: { ...process.env, ...BENCH_ENV }, ...options });
@@ -121,6 +130,14 @@ app.disable('x-powered-by');
 // As the README mounts it: ahead of the session (BENCH_WHATIF=apibehind puts it behind, as the demo did before).
 if (!whatIf.has('apibehind')) app.use(VERIFY_PATH, authn.verifyApi!);
 app.use(authn.session);
+if (deployed) {
+  const pp = new passport.Passport();
+  pp.use(STRATEGY_NAME, authn.strategy);
+  pp.serializeUser((user, done) => done(null, user));
+  pp.deserializeUser((user: Express.User, done) => done(null, user));
+  app.use(pp.initialize());
+  app.use(pp.session());
+}
 app.post('/bench/exports', express.json(), (req, res) => {
   const body = req.body as Record<string, unknown>;
   req.session.authn = { trace_id: `bench-${body.username as string}`, exports: body, completed: [], counters: {} };
@@ -230,6 +247,10 @@ const stop = () => {
   server.closeAllConnections();
   void authn.close().then(async () => {
     await closeRedis?.();
+    if (eventLog) {
+      await eventLog.close();
+      rmSync(eventsFile, { force: true });
+    }
     process.exit(0);
   });
 };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import passport from 'passport';
 import request from 'supertest';
-import { createAuthn, loadConfig, onEvent, STRATEGY_NAME, type EventRecord } from '../../src/index.js';
+import { createAuthn, loadConfig, onEvent, startEventLog, STRATEGY_NAME, type EventRecord } from '../../src/index.js';
 import { tempConfigDir } from '../support/temp-config.js';
 import { cleanupOnClose, testStore } from '../support/test-store.js';
 import { silenceOperationalLog } from '../../src/events/logger.js';
@@ -30,7 +30,13 @@ describe('mounting in a fresh Express app (the README recipe)', () => {
       ],
     }));
     const env = { ...process.env, OUTBOX_FILE: '', OTP_SECRET: 'k', SESSION_SECRET: 's' };
-    const authn = cleanupOnClose(await createAuthn(loadConfig(file, env), { env }), ts);
+    const config = loadConfig(file, env);
+    // As the README starts it: the event log of the config, here to a file of the test's own.
+    const eventsFile = `${t.dir}/events.jsonl`;
+    const eventLog = startEventLog({ ...config.logging.events, file: eventsFile });
+    let eventsClosed: Promise<void> | null = null;
+    const closeEvents = () => (eventsClosed ??= eventLog.close());
+    const authn = cleanupOnClose(await createAuthn(config, { env }), ts);
     const pp = new passport.Passport();
     pp.use(STRATEGY_NAME, authn.strategy);
     pp.serializeUser((user, done) => done(null, user));
@@ -56,8 +62,13 @@ describe('mounting in a fresh Express app (the README recipe)', () => {
       assert.deepEqual(done.body, { status: 'COMPLETED', location: '/home' });
       assert.deepEqual((await agent.get('/home')).body, { user: 'bob' });
       assert.ok(events.some((e) => e.event_id === 'WEB_100019' && e.AUTHENTICATOR_IDENTIFIER === 'code'));
+      await closeEvents();
+      const lines = readFileSync(eventsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EventRecord);
+      assert.ok(lines.some((e) => e.event_id === 'WEB_100019' && e.AUTHENTICATOR_IDENTIFIER === 'code'), 'the event file has the validation');
+      assert.doesNotMatch(readFileSync(eventsFile, 'utf8'), new RegExp(`\\b${code}\\b`), 'and never the code');
     } finally {
       stop();
+      await closeEvents();
       await authn.close();
     }
   });
