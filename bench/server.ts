@@ -130,6 +130,10 @@ app.disable('x-powered-by');
 // As the README mounts it: ahead of the session (BENCH_WHATIF=apibehind puts it behind, as the demo did before).
 if (!whatIf.has('apibehind')) app.use(VERIFY_PATH, authn.verifyApi!);
 app.use(authn.session);
+// The bare route: the session middleware and nothing else (ahead of passport, as issue 26 defines it).
+app.post('/bench/bare', (req, res) => {
+  res.json({ status: 'OK', in_flow: req.session.authn !== undefined });
+});
 if (deployed) {
   const pp = new passport.Passport();
   pp.use(STRATEGY_NAME, authn.strategy);
@@ -142,9 +146,6 @@ app.post('/bench/exports', express.json(), (req, res) => {
   const body = req.body as Record<string, unknown>;
   req.session.authn = { trace_id: `bench-${body.username as string}`, exports: body, completed: [], counters: {} };
   res.json({ ok: true });
-});
-app.post('/bench/bare', (req, res) => {
-  res.json({ status: 'OK', in_flow: req.session.authn !== undefined });
 });
 let cpuAtReset = process.cpuUsage();
 // Garbage-collection pauses of the main thread since the last reset (ms), by kind: how much of the CPU is GC.
