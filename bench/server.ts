@@ -92,7 +92,7 @@ if (storeType !== 'memory') {
 }
 
 // BENCH_DEPLOYED=1: the app as a host runs it, the README's "Mounting in your own Express app": the event log on
-// (startEventLog, JSON lines to a file, as the demo writes var/events.jsonl) and passport's initialize and session
+// (startEventLog, JSON lines to a file, as the demo writes var/events.jsonl) and passport's session (the README leaves initialize() out)
 // after the session middleware. Without it, the app of the older rows (no event log, no passport).
 const deployed = process.env.BENCH_DEPLOYED === '1';
 const eventsFile = path.join(os.tmpdir(), `otp-bench-events-${process.pid}.jsonl`);
@@ -139,7 +139,6 @@ if (deployed) {
   pp.use(STRATEGY_NAME, authn.strategy);
   pp.serializeUser((user, done) => done(null, user));
   pp.deserializeUser((user: Express.User, done) => done(null, user));
-  app.use(pp.initialize());
   app.use(pp.session());
 }
 app.post('/bench/exports', express.json(), (req, res) => {

@@ -40,7 +40,8 @@ export async function createDemoApp(config: AppConfig, options: AuthnOptions = {
   const provider = config.oidc ? createOidcProvider(authn, options.env ?? process.env) : null;
   if (provider && config.oidc) app.use(new URL(config.oidc.issuer).pathname, provider.callback());
   app.use(securityHeaders(config));
-  app.use(pp.initialize());
+  // passport.session() alone: since passport 0.5.1 it (like every authenticate()) gives req login/logout itself;
+  // initialize() would only add the compatibility object of pre-0.5 strategies, a cost on every request (bench/README.md).
   app.use(pp.session());
   // Phone verification and enrolling an app are for a signed-in user only: the password step alone does not reach them.
   const signedIn: express.RequestHandler = (req, res, next) => {

@@ -43,7 +43,6 @@ describe('mounting in a fresh Express app (the README recipe)', () => {
     pp.deserializeUser((user: Express.User, done) => done(null, user));
     const app = express();
     app.use(authn.session);
-    app.use(pp.initialize());
     app.use(pp.session());
     app.use(authn.router);
     app.get('/home', (req, res) => { res.json({ user: (req.user as { username?: string } | undefined)?.username ?? null }); });
