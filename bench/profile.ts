@@ -20,10 +20,12 @@ const prefix = `otp-bench-prof:${process.pid}:`;
 // The compiled server, as `npm run bench` measures it (and the profile then names real lines).
 compileServer();
 const server = await startServer(store, 'redis://127.0.0.1:6379', prefix, { BENCH_PROFILE: '1' });
-const n = route === 'start' ? Math.ceil((2500 * (HTTP_PARAMS.durationSeconds + HTTP_PARAMS.warmupSeconds)) / STARTS_PER_SESSION) : 100;
-// check: fresh verifications of the API (20 wrong checks each), enough for 2,500 checks/s with a margin.
+// Enough sessions (and verifications) for 6,000 answers a second, so that no measured request is refused for want of one.
+const RATE = 6000;
+const n = route === 'start' ? Math.ceil((RATE * (HTTP_PARAMS.durationSeconds + HTTP_PARAMS.warmupSeconds)) / STARTS_PER_SESSION) : 100;
+// check: fresh verifications of the API (20 wrong checks each), as many as for `start`.
 const sessions = route === 'check'
-  ? await createVerifications(server, 0, Math.ceil((2500 * (HTTP_PARAMS.durationSeconds + HTTP_PARAMS.warmupSeconds)) / CHECKS_PER_VERIFICATION) + 2 * HTTP_PARAMS.connections)
+  ? await createVerifications(server, 0, Math.ceil((RATE * (HTTP_PARAMS.durationSeconds + HTTP_PARAMS.warmupSeconds)) / CHECKS_PER_VERIFICATION) + 2 * HTTP_PARAMS.connections)
   : await createSessions(server, 0, n, `prof-${Date.now()}-`);
 const profileFile = path.join(dir, 'measured.cpuprofile');
 const f = await measureRoute(server, route, sessions, profileFile);
