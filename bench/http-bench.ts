@@ -108,7 +108,7 @@ export interface StoreFigures {
   roundTrips: RoundTrips | null;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -10,10 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { BENCH_DIR, HTTP_PARAMS } from './http-bench.js';
+import { BENCH_DIR, HTTP_PARAMS, freePort } from './http-bench.js';
 
 export const PEER_DIR = path.join(BENCH_DIR, 'peers');
 const PEER_SERVER = path.join(PEER_DIR, 'better-auth-server.mjs');
@@ -45,16 +44,6 @@ export function peerMissing(): string | null {
   return null;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export async function startPeer(): Promise<Peer> {
   const port = await freePort();

@@ -5,6 +5,7 @@ import { registerValve } from '../../src/pipes/valve-registry.js';
 import type { FlowContext } from '../../src/pipes/types.js';
 import request from 'supertest';
 import { OTP_PATH, otpHarness, type Harness } from '../support/otp-harness.js';
+import { captureOutput } from '../support/capture-output.js';
 
 // The operational log (winston's non-event lines: start-up, warnings, errors) quotes error texts this package does not
 // write itself: a custom valve's exception, a library's message, a stack. Such a text may carry what it was handling.
@@ -33,23 +34,6 @@ registerValve('LeakyCheck', () => ({
   },
 }));
 
-/** Collects what is written to stdout and stderr while `body` runs (and the tick after, for winston's stream). */
-async function capture(body: () => Promise<void>): Promise<string> {
-  const written: string[] = [];
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const grab = (chunk: unknown) => { written.push(String(chunk)); return true; };
-  process.stdout.write = grab as typeof process.stdout.write;
-  process.stderr.write = grab as typeof process.stderr.write;
-  try {
-    await body();
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-  return written.join('');
-}
 
 /** Whether `text` holds `value` as a token of its own (a code inside a longer number or id does not count). */
 const holds = (text: string, value: string): boolean => new RegExp(`(?<![0-9A-Za-z])${value.replace(/[+.]/g, '\\$&')}(?![0-9A-Za-z])`).test(text);
@@ -61,7 +45,7 @@ describe('attack: codes and destinations in the operational log', () => {
   afterEach(async () => { await h?.close(); h = undefined; });
 
   it('a delivery valve that throws quoting the code and the destination: the line names the valve, never the code or the number', async () => {
-    const log = await capture(async () => {
+    const log = await captureOutput(async () => {
       h = await otpHarness({}, {}, { pipes: [
         { id: 'otp-send', valves: [{ name: 'PhoneNormalize', config: { default_country: 'SE' } }, { name: 'OtpGenerate' }, { name: 'LeakyGateway' }] },
         { id: 'otp-validate', valves: [{ name: 'OtpValidate' }] },
@@ -76,7 +60,7 @@ describe('attack: codes and destinations in the operational log', () => {
   });
 
   it('a validation valve that throws quoting the code the user typed: never in the log', async () => {
-    const log = await capture(async () => {
+    const log = await captureOutput(async () => {
       h = await otpHarness({}, {}, { pipes: [
         { id: 'otp-send', valves: [{ name: 'PhoneNormalize', config: { default_country: 'SE' } }, { name: 'OtpGenerate' }, { name: 'Outbox' }] },
         { id: 'otp-validate', valves: [{ name: 'LeakyCheck' }] },
@@ -97,7 +81,7 @@ describe('attack: codes and destinations in the operational log', () => {
       }
     }
     let answer: request.Response | undefined;
-    const log = await capture(async () => {
+    const log = await captureOutput(async () => {
       h = await otpHarness({}, { store: new BrokenStore({ sweepIntervalMs: 0 }) });
       const agent = request.agent(h.app);
       await agent.post('/test/exports').send({ username: 'alice', mobile: MOBILE }).expect(200);

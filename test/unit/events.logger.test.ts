@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { emitEvent } from '../../src/events/bus.js';
 import { silenceOperationalLog, startEventLog } from '../../src/events/logger.js';
+import { captureOutput } from '../support/capture-output.js';
 
 const run = promisify(execFile);
 const CHILD = path.join(import.meta.dirname, '..', 'support', 'event-log-child.ts');
@@ -16,21 +17,12 @@ function failed(i: number): void {
 
 /** What the operational log wrote to stdout and stderr while `body` ran. */
 async function operational(body: () => Promise<void>): Promise<string> {
-  const written: string[] = [];
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const grab = (chunk: unknown) => { written.push(String(chunk)); return true; };
-  process.stdout.write = grab as typeof process.stdout.write;
-  process.stderr.write = grab as typeof process.stderr.write;
   silenceOperationalLog(false);
   try {
-    await body();
+    return await captureOutput(body);
   } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
     silenceOperationalLog(true);
   }
-  return written.join('');
 }
 
 describe('events: the event log writes in the background and loses no line', () => {
