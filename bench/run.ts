@@ -2,7 +2,7 @@
  * `npm run bench` (tsx bench/run.ts): the benchmarks of issue 12. Writes bench/RESULTS.md (overwriting it) and
  * prints the same table. See bench/README.md for what each figure means.
  *
- *   npm run bench                       everything (~5 minutes)
+ *   npm run bench                       everything (~10 minutes)
  *   npm run bench -- --skip-redis       memory only (no Redis needed)
  *   npm run bench -- --skip-cluster     no Redis Cluster row (it starts 6 redis-server processes on loopback ports)
  *   npm run bench -- --skip-peer        no peer row (bench/peers/, installed by `npm run bench:peers`)
