@@ -204,7 +204,9 @@ export async function startDemoPair(name: string, env: Record<string, string>, c
   const envOf = (who: string): Record<string, string> => {
     const events = path.join(dir, `events-${who}.jsonl`);
     eventsFiles.push(events);
-    return { OTP_CONFIG: configFile, OUTBOX_FILE: outbox, EVENTS_FILE: events, OTP_SECRET: `${name}-otp-secret`, SESSION_SECRET: `${name}-session-secret`, ...env };
+    // REDIS_URL and REDIS_PREFIX only as `env` gives them: one the runner has (CI sets REDIS_URL) would make the demo
+    // replace a Cluster or Sentinel store block with that one server, whose keys outlive the run.
+    return { OTP_CONFIG: configFile, OUTBOX_FILE: outbox, EVENTS_FILE: events, OTP_SECRET: `${name}-otp-secret`, SESSION_SECRET: `${name}-session-secret`, REDIS_URL: '', REDIS_PREFIX: '', ...env };
   };
   const [portA, portB] = [await freePort(), await freePort()];
   const a = spawnDemo(ROOT_DIR, envOf('a'), portA);
