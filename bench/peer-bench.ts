@@ -44,7 +44,6 @@ export function peerMissing(): string | null {
   return null;
 }
 
-
 export async function startPeer(): Promise<Peer> {
   const port = await freePort();
   // PEER_STATS=0: the peer does no bookkeeping of its own per request; the answers are counted here.
